@@ -1,0 +1,7 @@
+"""Opening a workspace: an embedded DuckDB file by default, any Ibis backend by URL."""
+
+from __future__ import annotations
+
+from journeykit.store.workspace import Store, Summary, Workspace, open_workspace
+
+__all__ = ["Store", "Summary", "Workspace", "open_workspace"]
