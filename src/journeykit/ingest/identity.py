@@ -30,7 +30,7 @@ def person_id_for(identifier: str) -> str:
     """The person id of a component whose smallest identifier is ``identifier``.
 
     >>> person_id_for("email:ann@example.com")
-    'p_6bc87b8e0a8f4e14'
+    'p_ab175f65a2cdc7f7'
     """
     return "p_" + hashlib.sha1(identifier.encode("utf-8")).hexdigest()[:16]
 
