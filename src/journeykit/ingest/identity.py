@@ -38,9 +38,7 @@ def person_id_for(identifier: str) -> str:
 def anchor_sql(extra: tuple[str, ...] = (), prefix: str = "") -> str:
     """SQL picking an event's anchor identifier (the first present in identifier order)."""
     parts = [f"'{k}:' || {prefix}{k}" for k in IDENTIFIER_KINDS]
-    parts += [
-        f"'{k}:' || json_extract_string({prefix}other_ids, '$.\"{k}\"')" for k in extra
-    ]
+    parts += [f"'{k}:' || json_extract_string({prefix}other_ids, '$.\"{k}\"')" for k in extra]
     return f"coalesce({', '.join(parts)})"
 
 
@@ -330,17 +328,24 @@ def unmerge(store: Store, merge_or_link: str) -> list[str]:
         {"id": merge_or_link},
     ).fetchone()
     if row is None:
-        known = [r[0] for r in cur.execute(
-            "SELECT merge_id FROM merges WHERE undone_at IS NULL ORDER BY merged_at DESC LIMIT 5"
-        ).fetchall()]
+        known = [
+            r[0]
+            for r in cur.execute(
+                "SELECT merge_id FROM merges WHERE undone_at IS NULL ORDER BY merged_at DESC LIMIT 5"
+            ).fetchall()
+        ]
         raise NotFound("merge or link", merge_or_link, known)
     link_id = row[0]
     now = datetime.now(UTC).replace(tzinfo=None)
     a, b = cur.execute("SELECT a, b FROM identity_links WHERE link_id = ?", [link_id]).fetchone()
-    cur.execute("UPDATE identity_links SET undone_at = $now WHERE link_id = $id",
-                {"now": now, "id": link_id})
-    cur.execute("UPDATE merges SET undone_at = $now WHERE link_id = $id AND undone_at IS NULL",
-                {"now": now, "id": link_id})
+    cur.execute(
+        "UPDATE identity_links SET undone_at = $now WHERE link_id = $id",
+        {"now": now, "id": link_id},
+    )
+    cur.execute(
+        "UPDATE merges SET undone_at = $now WHERE link_id = $id AND undone_at IS NULL",
+        {"now": now, "id": link_id},
+    )
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE _touched AS SELECT DISTINCT person_id FROM identities "
         "WHERE identifier IN ($a, $b)",
@@ -350,13 +355,18 @@ def unmerge(store: Store, merge_or_link: str) -> list[str]:
         "CREATE OR REPLACE TEMP TABLE _id_seen AS SELECT identifier, kind, value, first_seen, "
         "last_seen FROM identities WHERE false"
     )
-    cur.execute("CREATE OR REPLACE TEMP TABLE _new_links (a VARCHAR, b VARCHAR, "
-                "event_id VARCHAR, ts TIMESTAMP)")
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE _new_links (a VARCHAR, b VARCHAR, "
+        "event_id VARCHAR, ts TIMESTAMP)"
+    )
     _recompute(store, new_links=False)
-    return [r[0] for r in cur.execute(
-        "SELECT DISTINCT person_id FROM identities WHERE identifier IN ($a, $b) ORDER BY 1",
-        {"a": a, "b": b},
-    ).fetchall()]
+    return [
+        r[0]
+        for r in cur.execute(
+            "SELECT DISTINCT person_id FROM identities WHERE identifier IN ($a, $b) ORDER BY 1",
+            {"a": a, "b": b},
+        ).fetchall()
+    ]
 
 
 def resolve(store: Store, identifier: str) -> str:

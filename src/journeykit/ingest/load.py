@@ -95,8 +95,12 @@ def load(
     >>> load(ws, rows).loaded
     1
     """
-    name = source_name or (Path(source).name if isinstance(source, str | Path) else "table")
-    label = str(source) if isinstance(source, str | Path) else name
+    if isinstance(source, list | tuple) and source and isinstance(source[0], str | Path):
+        name = source_name or Path(source[0]).parent.name or "files"
+        label = f"{len(source)} files in {Path(source[0]).parent}"
+    else:
+        name = source_name or (Path(source).name if isinstance(source, str | Path) else "table")
+        label = str(source) if isinstance(source, str | Path) else name
     step = progress or (lambda _stage, _frac: None)
     store = ws.store
     load_id = "ld_" + uuid.uuid4().hex[:16]

@@ -74,6 +74,15 @@ def read_source(store: Store, source: Any, *, fmt: str | None = None) -> ReadRes
     """
     cur = store.cursor()
     cur.execute("DROP TABLE IF EXISTS _src")
+    if (
+        isinstance(source, list | tuple)
+        and source
+        and all(isinstance(p, str | Path) for p in source)
+    ):
+        paths = [Path(p) for p in source]
+        if not all(_suffix(p) in PARQUET_SUFFIXES for p in paths):
+            raise InvalidFile("a list of files is read as Parquet: give .parquet files only")
+        return _read_parquet(store, paths)
     if isinstance(source, str | Path):
         path = Path(source)
         if not path.is_file():
@@ -157,9 +166,7 @@ def _read_csv(store: Store, path: Path) -> ReadResult:
     if delim:
         options += ", delim='\t'"
     try:
-        cur.execute(
-            f"CREATE TEMP TABLE _src AS SELECT * FROM read_csv(?, {options})", [str(path)]
-        )
+        cur.execute(f"CREATE TEMP TABLE _src AS SELECT * FROM read_csv(?, {options})", [str(path)])
         errors = cur.execute(
             "SELECT line, column_name, error_type, error_message, csv_line FROM reject_errors "
             "ORDER BY line"
@@ -191,10 +198,11 @@ def _csv_reason(kind: str, message: str) -> str:
     return str(message).split("\n")[0]
 
 
-def _read_parquet(store: Store, path: Path) -> ReadResult:
+def _read_parquet(store: Store, path: Path | list[Path]) -> ReadResult:
     cur = store.cursor()
+    files = [str(p) for p in path] if isinstance(path, list) else [str(path)]
     try:
-        cur.execute("CREATE TEMP TABLE _src AS SELECT * FROM read_parquet(?)", [str(path)])
+        cur.execute("CREATE TEMP TABLE _src AS SELECT * FROM read_parquet(?)", [files])
     except duckdb.Error as exc:
         raise InvalidFile(f"cannot read as Parquet: {_first_line(exc)}", file=str(path)) from exc
     n_rows = int(cur.execute("SELECT count(*) FROM _src").fetchone()[0])

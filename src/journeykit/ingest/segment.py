@@ -210,8 +210,10 @@ def load_segment(
         return LoadReport("", "segment", len(rejects), 0, 0, len(rejects), rejects)
     report = load(ws, rows, source_name="collector", progress=progress)
     # the loader numbers rows among those handed to it; map back to message positions
-    later = [Reject(positions[r.row - 1] if r.row else None, r.field, r.reason, r.raw)
-             for r in report.rejects]
+    later = [
+        Reject(positions[r.row - 1] if r.row else None, r.field, r.reason, r.raw)
+        for r in report.rejects
+    ]
     all_rejects = sorted(rejects + later, key=lambda r: r.row or 0)
     return LoadReport(
         load_id=report.load_id,

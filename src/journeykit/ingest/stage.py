@@ -275,8 +275,11 @@ def stage(
             _row, _ts, _type,
             coalesce({_text(col("event_id"))},
                      'h_' || substr(md5({hash_cols}), 1, 24)) AS event_id,
-            {_ts_expr(mapped["received_at"], dtypes[mapped["received_at"]], None)
-             if "received_at" in mapped else "NULL::TIMESTAMP"} AS received_at,
+            {
+            _ts_expr(mapped["received_at"], dtypes[mapped["received_at"]], None)
+            if "received_at" in mapped
+            else "NULL::TIMESTAMP"
+        } AS received_at,
             {event} AS _event,
             lower({_text(col("channel"))}) AS channel,
             {", ".join(f"{ids[k]} AS {k}" for k in IDENTIFIER_KINDS)},

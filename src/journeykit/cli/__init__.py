@@ -1,0 +1,1 @@
+"""The ``journeykit`` command (Typer + Rich)."""

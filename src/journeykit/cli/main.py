@@ -1,0 +1,318 @@
+"""The ``journeykit`` command line.
+
+Errors raised on purpose (:class:`journeykit.errors.JourneykitError`) are printed as
+``Error: …`` and exit with status 1; ``--debug`` shows the traceback instead.
+Heavy modules are imported inside the commands so ``journeykit --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from journeykit.store import Workspace
+
+app = typer.Typer(
+    name="journeykit",
+    help="Customer journeys end to end: collect, stitch, map, measure and act.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err = Console(stderr=True)
+_state: dict[str, Any] = {"debug": False}
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="Workspace folder (default: $JOURNEYKIT_WORKSPACE or ./journeykit-data).",
+        envvar="JOURNEYKIT_WORKSPACE",
+        show_envvar=False,
+    ),
+]
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+def open_ws(path: Path | None) -> Workspace:
+    """Open the workspace named on the command line."""
+    import journeykit
+
+    return journeykit.open(path)
+
+
+def show_frame(frame: pd.DataFrame, title: str | None = None, limit: int = 50) -> None:
+    """Print a DataFrame as a Rich table (first ``limit`` rows)."""
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for col in frame.columns:
+        table.add_column(str(col), overflow="fold")
+    for row in frame.head(limit).itertuples(index=False):
+        table.add_row(*[_cell(v) for v in row])
+    console.print(table)
+    if len(frame) > limit:
+        console.print(f"[dim]… {len(frame) - limit} more rows[/dim]")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return ""
+        return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    return str(value)
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="CSV, TSV, Parquet or JSON Lines files.")],
+    workspace: WorkspaceOpt = None,
+    map_: Annotated[
+        str | None,
+        typer.Option("--map", help="Column mapping, e.g. ts=timestamp,person=customer_no"),
+    ] = None,
+    tz: Annotated[str | None, typer.Option(help="Time zone of naive timestamps.")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="csv, parquet or jsonl.")] = None,
+    spend: Annotated[
+        bool, typer.Option(help="The files are ad spend (date, channel, campaign, amount).")
+    ] = False,
+) -> None:
+    """Load events from files; bad rows are reported and every good row is kept."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from journeykit.errors import InputError
+    from journeykit.ingest import load, load_spend
+    from journeykit.ingest.stage import parse_mapping
+
+    ws = open_ws(workspace)
+    mapping = parse_mapping(map_)
+    failed = 0
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[stage]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        for path in files:
+            task = bar.add_task(path.name, total=1.0, stage="")
+            try:
+                if spend:
+                    n = load_spend(ws, path)
+                    console.print(f"[green]{path}[/green]: {n} spend rows")
+                    continue
+                report = load(
+                    ws,
+                    path,
+                    mapping=mapping,
+                    tz=tz,
+                    fmt=fmt,
+                    progress=lambda s, f, t=task: bar.update(t, completed=f, stage=s),
+                )
+            except InputError as exc:
+                failed += 1
+                err.print(f"[red]Error:[/red] {exc}")
+                continue
+            finally:
+                bar.remove_task(task)
+            colour = "yellow" if report.rejected else "green"
+            console.print(
+                f"[{colour}]{path}[/{colour}]: {report.rows:,} rows, {report.loaded:,} loaded, "
+                f"{report.duplicates:,} already stored, {report.rejected:,} rejected"
+                + (f", {report.merges:,} people merged" if report.merges else "")
+            )
+            for notice in report.notices:
+                console.print(f"  [dim]{notice}[/dim]")
+            for r in report.rejects[:10]:
+                console.print(f"  [yellow]row {r.row}[/yellow] {r.field or ''}: {r.reason}")
+            if report.rejected > 10:
+                console.print(f"  … {report.rejected - 10} more")
+            if report.rejects_file:
+                console.print(f"  rejects written to {report.rejects_file}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def summary(workspace: WorkspaceOpt = None) -> None:
+    """What the workspace holds: people, events by channel and day, merges, rejects."""
+    s = open_ws(workspace).summary()
+    grid = Table.grid(padding=(0, 2))
+    for label, value in (
+        ("people", f"{s.people:,}"),
+        ("events", f"{s.events:,}"),
+        ("identifiers", f"{s.identities:,}"),
+        ("merges", f"{s.merges:,}"),
+        ("from", str(s.first_event or "-")),
+        ("to", str(s.last_event or "-")),
+        ("rejected rows", f"{s.rejects:,}"),
+        ("loads", f"{s.loads:,}"),
+        ("ad spend", f"{s.spend:,.2f}"),
+    ):
+        grid.add_row(f"[bold]{label}[/bold]", value)
+    console.print(grid)
+    if len(s.by_channel):
+        show_frame(s.by_channel, "events by channel")
+    if len(s.by_day):
+        days = s.by_day
+        console.print(
+            f"events per day: min {days['events'].min():,}, median {int(days['events'].median()):,},"
+            f" max {days['events'].max():,} over {len(days)} days"
+        )
+
+
+@app.command()
+def person(
+    identifier: Annotated[str, typer.Argument(help="Any identifier: e-mail, phone, user id, …")],
+    workspace: WorkspaceOpt = None,
+    limit: Annotated[int, typer.Option(help="Rows to show.")] = 200,
+) -> None:
+    """One person's unified timeline across channels."""
+    from journeykit.ingest import timeline
+    from journeykit.ingest.identity import resolve
+
+    ws = open_ws(workspace)
+    pid = resolve(ws.store, identifier)
+    ids = ws.store.fetchall(
+        "SELECT identifier FROM identities WHERE person_id = ? ORDER BY 1", [pid]
+    )
+    console.print(f"[bold]{pid}[/bold]  " + ", ".join(r[0] for r in ids))
+    frame = timeline(ws, identifier)
+    show_frame(frame[["ts", "channel", "event", "revenue", "properties"]], limit=limit)
+
+
+@app.command()
+def forget(
+    identifier: Annotated[str, typer.Argument(help="Any identifier of the person.")],
+    workspace: WorkspaceOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+) -> None:
+    """Erase a person from every table (and say what was removed)."""
+    from journeykit.ingest import forget as erase
+    from journeykit.ingest.identity import resolve
+
+    ws = open_ws(workspace)
+    pid = resolve(ws.store, identifier)
+    if not yes and not typer.confirm(f"Erase {pid} and everything about them?"):
+        raise typer.Exit(1)
+    report = erase(ws, identifier)
+    console.print(f"erased {report.person_id} ({len(report.identifiers)} identifiers)")
+    for table, n in report.removed.items():
+        console.print(f"  {table}: {n} rows removed")
+    for path in report.files_rewritten:
+        console.print(f"  rewrote {path}")
+
+
+@app.command("export-person")
+def export_person(
+    identifier: Annotated[str, typer.Argument(help="Any identifier of the person.")],
+    workspace: WorkspaceOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="File (default stdout).")] = None,
+) -> None:
+    """Write everything kept about a person as JSON."""
+    from journeykit.ingest import export_person as export
+
+    data = export(open_ws(workspace), identifier)
+    text = json.dumps(data, indent=2, default=str)
+    if out:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"wrote {out} ({len(data['events'])} events)")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+@app.command()
+def merges(
+    workspace: WorkspaceOpt = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include undone merges.")] = False,
+) -> None:
+    """The identity merge audit trail."""
+    from journeykit.ingest import merges as audit
+
+    show_frame(audit(open_ws(workspace), include_undone=all_), "merges")
+
+
+@app.command()
+def unmerge(
+    merge_id: Annotated[
+        str, typer.Argument(help="A merge id (see `journeykit merges`) or link id.")
+    ],
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Undo a merge without losing events."""
+    from journeykit.ingest import unmerge as undo
+
+    people = undo(open_ws(workspace), merge_id)
+    console.print(f"undone; the identifiers now belong to {', '.join(people)}")
+
+
+@app.command()
+def demo(
+    workspace: WorkspaceOpt = None,
+    people: Annotated[int | None, typer.Option(help="People to simulate.")] = None,
+    events: Annotated[
+        int | None, typer.Option(help="About this many events (sets people).")
+    ] = None,
+    days: Annotated[int, typer.Option(help="Days of history.")] = 120,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    out: Annotated[
+        Path | None, typer.Option(help="Where the generated files go (default WORKSPACE/demo).")
+    ] = None,
+) -> None:
+    """Generate the demo retailer (with planted truth) and load it into the workspace."""
+    from journeykit.cli.demo import run_demo
+
+    run_demo(
+        open_ws(workspace),
+        people=people,
+        events=events,
+        days=days,
+        seed=seed,
+        out=out,
+        console=console,
+        err=err,
+    )
+
+
+def main() -> None:
+    """Entry point: run the app, turning journeykit errors into one-line messages."""
+    from journeykit.cli import commands  # noqa: F401  (registers the other commands)
+    from journeykit.errors import JourneykitError
+
+    try:
+        app(standalone_mode=False)
+    except JourneykitError as exc:
+        if _state["debug"]:
+            raise
+        err.print(f"[red]Error:[/red] {exc}")
+        sys.exit(1)
+    except typer.Abort:
+        err.print("Aborted.")
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click usage errors carry their own exit codes
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

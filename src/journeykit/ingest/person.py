@@ -1,0 +1,200 @@
+"""One person: their unified timeline, an export of everything kept about them, erasure.
+
+Erasure (GDPR "right to be forgotten") removes the person's events, identifiers, links, merges,
+traits and profile, the rejected rows that mention any of their identifiers (in the table and
+in the workspace's rejects files), and says what it removed.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from journeykit.ingest.identity import resolve
+from journeykit.ingest.identity import unmerge as _unmerge_links
+from journeykit.ingest.load import rewrite_people
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from journeykit.store import Workspace
+
+TIMELINE_COLUMNS = [
+    "ts",
+    "channel",
+    "event",
+    "type",
+    "revenue",
+    "properties",
+    "event_id",
+    "source",
+    "seq",
+]
+
+
+def timeline(ws: Workspace, identifier: str) -> pd.DataFrame:
+    """Every event of the person behind ``identifier``, across channels, in journey order.
+
+    Columns: ts, channel, event, type, revenue, properties, event_id, source, seq.
+
+    Raises:
+        NotFound: no person has that identifier.
+    """
+    person = resolve(ws.store, identifier)
+    return ws.store.df(
+        f"SELECT {', '.join(TIMELINE_COLUMNS)} FROM events WHERE person_id = ? ORDER BY seq",
+        [person],
+    )
+
+
+def _rows(ws: Workspace, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    cur = ws.store.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def export_person(ws: Workspace, identifier: str) -> dict[str, Any]:
+    """Everything the workspace keeps about one person, as JSON-ready data.
+
+    Keys: person_id, profile, identities, links, merges, traits, events.
+
+    Raises:
+        NotFound: no person has that identifier.
+    """
+    person = resolve(ws.store, identifier)
+    ids = "SELECT identifier FROM identities WHERE person_id = ?"
+    out: dict[str, Any] = {
+        "person_id": person,
+        "profile": _rows(ws, "SELECT * FROM people WHERE person_id = ?", [person]),
+        "identities": _rows(
+            ws, "SELECT * FROM identities WHERE person_id = ? ORDER BY 1", [person]
+        ),
+        "links": _rows(
+            ws, f"SELECT * FROM identity_links WHERE a IN ({ids}) ORDER BY ts", [person]
+        ),
+        "merges": _rows(
+            ws,
+            "SELECT m.* FROM merges m JOIN identity_links l USING (link_id) "
+            f"WHERE l.a IN ({ids}) ORDER BY merged_at",
+            [person],
+        ),
+        "traits": _rows(
+            ws, f"SELECT * FROM traits WHERE identifier IN ({ids}) ORDER BY ts", [person]
+        ),
+        "events": _rows(ws, "SELECT * FROM events WHERE person_id = ? ORDER BY seq", [person]),
+    }
+    for key, value in out.items():
+        if isinstance(value, list):
+            out[key] = [{k: _jsonable(v) for k, v in row.items()} for row in value]
+    profile = out["profile"][0] if out["profile"] else {}
+    if isinstance(profile.get("traits"), str):
+        profile["traits"] = json.loads(profile["traits"])
+    for event in out["events"]:
+        for col in ("properties", "other_ids"):
+            if isinstance(event.get(col), str):
+                event[col] = json.loads(event[col])
+    return out
+
+
+@dataclass(frozen=True)
+class ForgetReport:
+    """What erasing a person removed, table by table (and rejects files rewritten)."""
+
+    person_id: str
+    identifiers: list[str]
+    removed: dict[str, int] = field(default_factory=dict)
+    files_rewritten: list[str] = field(default_factory=list)
+
+
+def forget(ws: Workspace, identifier: str) -> ForgetReport:
+    """Erase a person from every table of the workspace.
+
+    Raises:
+        NotFound: no person has that identifier.
+    """
+    store = ws.store
+    person = resolve(store, identifier)
+    idents = [
+        r[0]
+        for r in store.fetchall(
+            "SELECT identifier FROM identities WHERE person_id = ? ORDER BY 1", [person]
+        )
+    ]
+    values = [
+        r[0]
+        for r in store.fetchall(
+            "SELECT DISTINCT value FROM identities WHERE person_id = ?", [person]
+        )
+    ]
+    removed: dict[str, int] = {}
+    params = {"p": person, "ids": idents, "vals": values}
+    statements = {
+        "events": "DELETE FROM events WHERE person_id = $p",
+        "merges": "DELETE FROM merges WHERE link_id IN (SELECT link_id FROM identity_links "
+        "WHERE a IN (SELECT unnest($ids::VARCHAR[])) OR b IN (SELECT unnest($ids::VARCHAR[])))",
+        "identity_links": "DELETE FROM identity_links WHERE a IN (SELECT unnest($ids::VARCHAR[])) "
+        "OR b IN (SELECT unnest($ids::VARCHAR[]))",
+        "traits": "DELETE FROM traits WHERE identifier IN (SELECT unnest($ids::VARCHAR[]))",
+        "identities": "DELETE FROM identities WHERE person_id = $p",
+        "people": "DELETE FROM people WHERE person_id = $p",
+        "rejects": "DELETE FROM rejects WHERE list_bool_or([contains(lower(raw), lower(v)) "
+        "FOR v IN $vals::VARCHAR[]])",
+    }
+    with store.lock, store.transaction() as cur:
+        for table, sql in statements.items():
+            used = {k: v for k, v in params.items() if f"${k}" in sql}
+            count = cur.execute(sql, used).fetchone()
+            removed[table] = int(count[0]) if count else 0
+    files = _scrub_rejects_files(ws, values)
+    return ForgetReport(person, idents, removed, files)
+
+
+def _scrub_rejects_files(ws: Workspace, values: list[str]) -> list[str]:
+    folder = ws.path / "rejects"
+    if not folder.is_dir() or not values:
+        return []
+    lowered = [v.lower() for v in values if v]
+    rewritten = []
+    for path in sorted(folder.glob("*.csv")):
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+        kept = [r for r in rows if not any(v in ",".join(r).lower() for v in lowered)]
+        if len(kept) != len(rows):
+            with path.open("w", newline="", encoding="utf-8") as fh:
+                csv.writer(fh).writerows(kept)
+            rewritten.append(str(path))
+    return rewritten
+
+
+def unmerge(ws: Workspace, merge_or_link: str) -> list[str]:
+    """Undo a merge: split the person again and re-key their events. No event is lost.
+
+    Returns the person ids the identifiers of the undone link belong to afterwards.
+
+    Raises:
+        NotFound: no merge or active link has that id.
+    """
+    store = ws.store
+    with store.lock, store.transaction():
+        people = _unmerge_links(store, merge_or_link)
+        rewrite_people(store, ws.settings.ingest.extra_identifiers, include_fresh=False)
+    return people
+
+
+def merges(ws: Workspace, *, include_undone: bool = False) -> pd.DataFrame:
+    """The merge audit trail: which link joined which people, from which event, and when."""
+    where = "" if include_undone else "WHERE m.undone_at IS NULL"
+    return ws.store.df(
+        "SELECT m.merge_id, m.merged_at, l.a, l.b, l.origin, m.event_id, m.person_a, "
+        "m.person_b, m.merged_into, m.undone_at FROM merges m JOIN identity_links l "
+        f"USING (link_id) {where} ORDER BY m.merged_at, m.merge_id"
+    )
