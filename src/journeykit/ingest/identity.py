@@ -412,3 +412,17 @@ def resolve(store: Store, identifier: str) -> str:
             field="identifier",
         )
     return str(hits[0][0])
+
+
+def identifier_sql_check(kind: str, value: str | None) -> str | None:
+    """Normalise one value with the loader's SQL (to check it against the Python rule)."""
+    import duckdb
+
+    from journeykit.ingest.stage import identifier_sql
+
+    con = duckdb.connect()
+    try:
+        row = con.execute(f"SELECT {identifier_sql(kind, '$v')}", {"v": value}).fetchone()
+    finally:
+        con.close()
+    return None if row is None else row[0]

@@ -254,7 +254,9 @@ def _read_jsonl(store: Store, path: Path) -> ReadResult:
         raise InvalidFile("no line of the file is JSON: is it really JSON Lines?", file=str(path))
     table = _rows_to_arrow(rows) if rows else pa.table({"_empty": pa.array([], pa.string())})
     _stage_arrow(store, table.append_column("_line", pa.array(lines, pa.int64())))
-    return ReadResult(n_rows=len(rows) + len(rejects), rejects=rejects, skipped_lines=[])
+    return ReadResult(
+        n_rows=len(rows) + len(rejects), rejects=rejects, skipped_lines=[], header_lines=0
+    )
 
 
 def _preview(line: bytes) -> str:

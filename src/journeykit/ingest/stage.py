@@ -168,16 +168,19 @@ def _ts_expr(col: str, dtype: str, tz: str | None) -> str:
 
 def identifier_sql(kind: str, expr: str) -> str:
     """SQL normalising one identifier column (mirrors ``schema.normalise_identifier``)."""
-    s = _text(expr)
+    raw = _text(expr)
+    s = f"(CASE WHEN lower({raw}) IN ('nan', 'none', 'null') THEN NULL ELSE {raw} END)"
     if kind == "email":
         return f"lower({s})"
     if kind == "phone":
         digits = f"regexp_replace({s}, '[^0-9]', '', 'g')"
+        local = f"(CASE WHEN starts_with({s}, '00') THEN substr({digits}, 3) ELSE {digits} END)"
         return (
-            f"nullif(CASE WHEN starts_with({s}, '00') THEN '+' || substr({digits}, 3) "
-            f"WHEN starts_with({s}, '+') THEN '+' || {digits} ELSE {digits} END, '+')"
+            f"CASE WHEN {local} = '' THEN NULL "
+            f"WHEN starts_with({s}, '00') OR starts_with({s}, '+') THEN '+' || {local} "
+            f"ELSE {local} END"
         )
-    return f"CASE WHEN lower({s}) IN ('nan', 'none', 'null') THEN NULL ELSE {s} END"
+    return s
 
 
 def stage(
