@@ -298,10 +298,12 @@ def main() -> None:
     from journeykit.errors import JourneykitError
 
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except JourneykitError as exc:
         if _state["debug"]:
             raise
+    if isinstance(code, int) and code:
+        sys.exit(code)
         err.print(f"[red]Error:[/red] {exc}")
         sys.exit(1)
     except typer.Abort:
@@ -316,3 +318,5 @@ def main() -> None:
             exc.show()
             sys.exit(exc.exit_code)
         raise
+    if isinstance(code, int) and code:
+        sys.exit(code)

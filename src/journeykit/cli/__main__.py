@@ -1,0 +1,5 @@
+"""``python -m journeykit.cli``."""
+
+from journeykit.cli.main import main
+
+main()

@@ -1,0 +1,103 @@
+"""The command line: real commands on a real workspace; errors are messages, not tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from journeykit.cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Path:
+    (tmp_path / "web.csv").write_text(
+        "timestamp,customer_no,name,amount,colour\n"
+        "2026-03-01 10:00,c1,Order Completed,12.5,red\n"
+        ",c2,Order Completed,1,blue\n"
+        "2026-03-02 11:00,c2,Page Viewed,,x\n"
+    )
+    (tmp_path / "store.jsonl").write_text(
+        json.dumps({"ts": "2026-03-03T10:00:00Z", "event": "Store Visited",
+                    "user_id": "c1", "phone": "+47 555"}) + "\n"
+    )
+    return tmp_path
+
+
+class Out:
+    def __init__(self, result) -> None:
+        self.exit_code = result.exit_code
+        # Rich wraps long lines to the terminal width: compare with whitespace folded
+        self.output = " ".join(result.output.split())
+
+
+def run(*args: str) -> Out:
+    return Out(runner.invoke(app, list(args), catch_exceptions=False))
+
+
+def test_ingest_summary_person_export_forget(files):
+    ws = str(files / "ws")
+    out = run("ingest", str(files / "web.csv"), "-w", ws,
+              "--map", "ts=timestamp,person=customer_no")
+    assert out.exit_code == 0, out.output
+    assert "3 rows, 2 loaded, 0 already stored, 1 rejected" in out.output
+    assert "row 3 ts: missing timestamp" in out.output
+    assert "colour" in out.output
+    out = run("ingest", str(files / "store.jsonl"), str(files / "web.csv"), "-w", ws)
+    assert out.exit_code == 0
+    # without the mapping, customer_no is not an identifier: those rows are refused, not lost
+    assert "1 rows, 1 loaded" in out.output
+    assert "anonymous_id: no identifier" in out.output
+    out = run("summary", "-w", ws)
+    assert "people" in out.output and "3" in out.output
+    out = run("person", "+47555", "-w", ws)
+    assert "Order Completed" in out.output and "Store Visited" in out.output
+    target = files / "c1.json"
+    out = run("export-person", "c1", "-w", ws, "--out", str(target))
+    assert json.loads(target.read_text())["person_id"].startswith("p_")
+    out = run("forget", "c1", "-w", ws, "--yes")
+    assert "events: 2 rows removed" in out.output
+
+
+def test_errors_are_one_line_messages(files):
+    ws = str(files / "ws")
+    proc = subprocess.run(
+        [sys.executable, "-m", "journeykit.cli", "person", "nobody", "-w", ws],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 1
+    assert "Error: No person with identifier 'nobody'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    (files / "empty.csv").write_text("")
+    proc = subprocess.run(
+        [sys.executable, "-m", "journeykit.cli", "ingest", str(files / "empty.csv"), "-w", ws],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 1
+    assert "empty" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_merges_and_unmerge(files):
+    ws = str(files / "ws")
+    (files / "a.csv").write_text(
+        "ts,event,phone,email\n2026-03-01,A,+1,\n2026-03-02,B,,m@n.o\n2026-03-03,C,+1,m@n.o\n"
+    )
+    run("ingest", str(files / "a.csv"), "-w", ws)
+    out = run("merges", "-w", ws)
+    merge_id = next(w for w in out.output.split() if w.startswith("m_"))
+    out = run("unmerge", merge_id, "-w", ws)
+    assert out.exit_code == 0
+    assert out.output.count("p_") == 2
+
+
+def test_help_is_fast_and_lists_commands():
+    proc = subprocess.run([sys.executable, "-m", "journeykit.cli", "--help"],
+                          capture_output=True, text=True, check=True)
+    for command in ("ingest", "summary", "person", "forget", "export-person", "unmerge", "demo"):
+        assert command in proc.stdout
