@@ -302,8 +302,6 @@ def main() -> None:
     except JourneykitError as exc:
         if _state["debug"]:
             raise
-    if isinstance(code, int) and code:
-        sys.exit(code)
         err.print(f"[red]Error:[/red] {exc}")
         sys.exit(1)
     except typer.Abort:
