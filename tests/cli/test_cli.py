@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import journeykit
 from journeykit.cli.main import app
+from journeykit.ingest import merges
 
 runner = CliRunner()
 
@@ -90,7 +92,8 @@ def test_merges_and_unmerge(files):
     )
     run("ingest", str(files / "a.csv"), "-w", ws)
     out = run("merges", "-w", ws)
-    merge_id = next(w for w in out.output.split() if w.startswith("m_"))
+    assert "email:m@n.o" in out.output
+    merge_id = merges(journeykit.open(ws))["merge_id"][0]
     out = run("unmerge", merge_id, "-w", ws)
     assert out.exit_code == 0
     assert out.output.count("p_") == 2
