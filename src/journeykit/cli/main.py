@@ -247,7 +247,9 @@ def merges(
     """The identity merge audit trail."""
     from journeykit.ingest import merges as audit
 
-    show_frame(audit(open_ws(workspace), include_undone=all_), "merges")
+    frame = audit(open_ws(workspace), include_undone=all_)
+    cols = ["merge_id", "merged_at", "a", "b", "merged_into"] + (["undone_at"] if all_ else [])
+    show_frame(frame[cols], "merges (undo one with `journeykit unmerge MERGE_ID`)")
 
 
 @app.command()
