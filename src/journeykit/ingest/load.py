@@ -196,56 +196,49 @@ def rewrite_people(store: Store, extra: tuple[str, ...], *, include_fresh: bool)
     cur = store.cursor()
     cols = ", ".join(STORED)
     fresh = f"UNION ALL SELECT {cols} FROM _fresh" if include_fresh else ""
+    anchor = anchor_sql(extra, prefix="m.")
+    # the events of everyone touched, with their (possibly new) person ids, computed once
     cur.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _moving AS
-        SELECT {cols} FROM events WHERE person_id IN (SELECT person_id FROM _touched)
-        {fresh}
+        SELECT m.*, i.person_id FROM (
+          SELECT {cols} FROM events WHERE person_id IN (SELECT person_id FROM _touched)
+          {fresh}
+        ) m LEFT JOIN identities i ON i.identifier = {anchor}
         """
     )
     cur.execute("DELETE FROM events WHERE person_id IN (SELECT person_id FROM _touched)")
-    anchor = anchor_sql(extra, prefix="m.")
     out_cols = ", ".join(EVENT_COLUMNS)
     cur.execute(
         f"""
         INSERT INTO events ({out_cols})
         SELECT {out_cols} FROM (
-          SELECT m.* , i.person_id,
-                 row_number() OVER w AS seq,
-                 lag(m.event) OVER w AS prev_event,
-                 lag(m.ts) OVER w AS prev_ts
-          FROM _moving m LEFT JOIN identities i ON i.identifier = {anchor}
-          WINDOW w AS (PARTITION BY i.person_id ORDER BY m.ts, m.event_id)
+          SELECT *, row_number() OVER w AS seq, lag(event) OVER w AS prev_event,
+                 lag(ts) OVER w AS prev_ts
+          FROM _moving
+          WINDOW w AS (PARTITION BY person_id ORDER BY ts, event_id)
         )
         ORDER BY person_id, seq
         """
     )
     cur.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _people_now AS
-        SELECT DISTINCT i.person_id FROM _moving m
-        JOIN identities i ON i.identifier = """
-        + anchor
-    )
-    cur.execute(
         "DELETE FROM people WHERE person_id IN (SELECT person_id FROM _touched) "
-        "OR person_id IN (SELECT person_id FROM _people_now)"
+        "OR person_id IN (SELECT DISTINCT person_id FROM _moving)"
     )
     cur.execute(
         """
         INSERT INTO people
         SELECT e.person_id, min(ts), max(ts), count(*), coalesce(sum(revenue), 0),
-               arg_min(channel, seq), arg_max(channel, seq), CAST(to_json(t.traits) AS VARCHAR)
-        FROM events e
+               arg_min(channel, (ts, event_id)), arg_max(channel, (ts, event_id)),
+               CAST(to_json(any_value(t.traits)) AS VARCHAR)
+        FROM _moving e
         LEFT JOIN (
-          SELECT i.person_id,
-                 list(tr.traits ORDER BY tr.ts, tr.event_id) AS traits
+          SELECT i.person_id, list(tr.traits ORDER BY tr.ts, tr.event_id) AS traits
           FROM traits tr JOIN identities i ON i.identifier = tr.identifier
-          WHERE i.person_id IN (SELECT person_id FROM _people_now)
+          WHERE i.person_id IN (SELECT DISTINCT person_id FROM _moving)
           GROUP BY i.person_id
         ) t USING (person_id)
-        WHERE e.person_id IN (SELECT person_id FROM _people_now)
-        GROUP BY e.person_id, t.traits
+        GROUP BY e.person_id
         """
     )
     _fold_traits(store)
@@ -256,7 +249,7 @@ def _fold_traits(store: Store) -> None:
     """Collapse each rebuilt person's list of trait objects into one (later values win)."""
     rows = store.fetchall(
         "SELECT person_id, traits FROM people WHERE person_id IN "
-        "(SELECT person_id FROM _people_now) AND traits IS NOT NULL"
+        "(SELECT DISTINCT person_id FROM _moving) AND traits IS NOT NULL"
     )
     if not rows:
         return

@@ -289,11 +289,9 @@ def stage(
             CAST(try_cast({other_ids} AS JSON) AS VARCHAR) AS other_ids,
             CAST({props} AS VARCHAR) AS properties,
             {revenue} AS revenue,
-            coalesce({_text(col("source"))}, $source) AS source,
-            _raw
+            coalesce({_text(col("source"))}, $source) AS source
         FROM (
-          SELECT *, {row_no} AS _row, {ts} AS _ts, {typ} AS _type, to_json(_src) AS _raw
-          FROM _src
+          SELECT *, {row_no} AS _row, {ts} AS _ts, {typ} AS _type FROM _src
         ) AS _src
         """,
         params,
@@ -309,10 +307,16 @@ def stage(
         """
     )
     cur.execute("DROP TABLE IF EXISTS _invalid")
+    # the raw row (as JSON) only for refused rows: serialising every row costs a lot
     cur.execute(
-        "CREATE TEMP TABLE _invalid AS SELECT _row, _verdict[1] AS field, "
-        "_verdict[2] AS reason, CAST(_raw AS VARCHAR) AS raw FROM _checked "
-        "WHERE _verdict IS NOT NULL ORDER BY _row"
+        f"""
+        CREATE TEMP TABLE _invalid AS
+        SELECT c._row, c._verdict[1] AS field, c._verdict[2] AS reason,
+               CAST(to_json(s) AS VARCHAR) AS raw
+        FROM (SELECT _row, _verdict FROM _checked WHERE _verdict IS NOT NULL) c
+        JOIN (SELECT *, {row_no} AS _row_of FROM _src) s ON s._row_of = c._row
+        ORDER BY c._row
+        """
     )
     n_staged = int(cur.execute("SELECT count(*) FROM _staged").fetchone()[0])
     n_invalid = int(cur.execute("SELECT count(*) FROM _invalid").fetchone()[0])

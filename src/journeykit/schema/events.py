@@ -109,8 +109,10 @@ def events_arrow_schema() -> pa.Schema:
 
 #: Every table a workspace holds and its DuckDB DDL. Documented in docs/tables.md.
 TABLES: dict[str, str] = {
+    # event_id is unique by construction (loads anti-join on it); no index, so bulk loads stay
+    # fast and small
     "events": """
-        event_id VARCHAR PRIMARY KEY, ts TIMESTAMP NOT NULL, received_at TIMESTAMP,
+        event_id VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, received_at TIMESTAMP,
         person_id VARCHAR, type VARCHAR NOT NULL, event VARCHAR NOT NULL, channel VARCHAR,
         anonymous_id VARCHAR, user_id VARCHAR, email VARCHAR, phone VARCHAR, crm_id VARCHAR,
         device_id VARCHAR, other_ids VARCHAR, properties VARCHAR, revenue DOUBLE, source VARCHAR,
