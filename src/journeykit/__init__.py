@@ -11,6 +11,6 @@ from __future__ import annotations
 from journeykit.__about__ import __version__
 from journeykit.errors import JourneykitError
 from journeykit.store import Workspace
-from journeykit.store import open_workspace as open  # noqa: A001 - the verb users expect
+from journeykit.store import open_workspace as open
 
 __all__ = ["JourneykitError", "Workspace", "__version__", "open"]

@@ -83,7 +83,12 @@ class InvalidSpec(InputError):
     """A spec (journey, automation) does not validate; names the line and the field."""
 
     def __init__(
-        self, reason: str, *, field: str | None = None, line: int | None = None, file: str | None = None
+        self,
+        reason: str,
+        *,
+        field: str | None = None,
+        line: int | None = None,
+        file: str | None = None,
     ) -> None:
         self.line = line
         super().__init__(

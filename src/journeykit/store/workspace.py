@@ -232,7 +232,9 @@ class Workspace:
         return f"Workspace({str(self.path)!r})"
 
 
-def open_workspace(path_or_url: str | Path | None = None, settings: Settings | None = None) -> Workspace:
+def open_workspace(
+    path_or_url: str | Path | None = None, settings: Settings | None = None
+) -> Workspace:
     """Open (or create) a workspace.
 
     Args:
