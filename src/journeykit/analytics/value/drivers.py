@@ -1,0 +1,330 @@
+"""Key driver analysis: which touchpoints and experiences go with reaching a goal.
+
+A binary goal (converted, repeat purchase, promoter, retained) is fitted with a logistic
+regression (statsmodels): odds ratios with 95 % confidence intervals, and relative importance
+as the share of the absolute standardized coefficients (coefficient times the feature's
+standard deviation). A continuous goal (CSAT, revenue) is fitted with OLS, and its relative
+importance is the general dominance of each feature: its Shapley share of R², computed exactly
+from the correlation matrix (up to :data:`MAX_DOMINANCE_FEATURES` features; standardized
+coefficients beyond that).
+
+These are associations in observational data, not causal effects; the summary says so.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import combinations
+from math import factorial
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from journeykit.analytics.value._common import data_end, require_columns, to_datetime
+from journeykit.errors import InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    import pandas as pd
+
+    from journeykit.store import Workspace
+
+MAX_DOMINANCE_FEATURES = 12
+
+#: Readable names of the features built by :func:`driver_features_from_workspace`.
+FEATURE_LABELS: dict[str, str] = {
+    "welcome_email": "received the welcome e-mail",
+    "store_and_online": "used both the store and online",
+    "referred": "came through a referral",
+    "long_chat_wait": "had a long chat or call wait",
+    "support_contacts": "support contacts",
+    "payment_failed": "had a payment failure",
+    "used_app": "used the app",
+    "signed_up": "signed up",
+    "opened_email": "opened an e-mail",
+    "returned_order": "returned an order",
+}
+
+
+@dataclass(frozen=True)
+class DriverAnalysis:
+    """The drivers of one goal.
+
+    Attributes:
+        goal: the goal column.
+        kind: ``"logistic"`` (binary goal) or ``"ols"`` (continuous goal).
+        n: the rows fitted.
+        base_rate: the share reaching the goal (logistic) or its mean (OLS).
+        fit: McFadden's pseudo-R² (logistic) or R² (OLS).
+        drivers: indexed by ``feature``: ``label``, ``coef``, ``ci_low``, ``ci_high`` (of the
+            coefficient), ``odds_ratio``, ``or_low``, ``or_high`` (logistic only; NaN for OLS),
+            ``p_value``, ``std_coef``, ``importance`` (shares summing to 1), ``direction``
+            (``"positive"``, ``"negative"`` or ``"unclear"`` when the CI spans zero); sorted by
+            importance.
+        dropped: features left out because they were constant.
+        summary: a plain-language summary.
+    """
+
+    goal: str
+    kind: Literal["logistic", "ols"]
+    n: int
+    base_rate: float
+    fit: float
+    drivers: pd.DataFrame
+    dropped: tuple[str, ...]
+    summary: str
+
+
+def _design(
+    data: pd.DataFrame, goal: str, features: Sequence[str] | None
+) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
+    require_columns(data, (goal,), "key_drivers")
+    if features is None:
+        features = [
+            c
+            for c in data.columns
+            if c != goal and (data[c].dtype == bool or np.issubdtype(data[c].dtype, np.number))
+        ]
+    require_columns(data, features, "key_drivers")
+    frame = data[[*features, goal]].dropna()
+    x = frame[list(features)].astype(float)
+    dropped = [c for c in x.columns if x[c].nunique() < 2]
+    x = x.drop(columns=dropped)
+    if x.shape[1] == 0:
+        raise InputError("no feature varies across the rows; nothing to explain", field=goal)
+    return x, frame[goal].astype(float).to_numpy(), dropped
+
+
+def key_drivers(
+    data: pd.DataFrame,
+    goal: str,
+    *,
+    features: Sequence[str] | None = None,
+    kind: Literal["auto", "logistic", "ols"] = "auto",
+    labels: Mapping[str, str] | None = None,
+) -> DriverAnalysis:
+    """Rank the drivers of ``goal`` among ``features``.
+
+    Args:
+        data: one row per person; numeric or boolean feature columns and the goal column.
+            Rows with a missing value in a used column are left out.
+        goal: the goal column (0/1 or boolean for a logistic fit; numeric for OLS).
+        features: the feature columns (default: every numeric or boolean column but the goal).
+        kind: the model; ``"auto"`` picks logistic for a 0/1 goal and OLS otherwise.
+        labels: readable feature names for the summary (default :data:`FEATURE_LABELS`).
+
+    Returns:
+        :class:`DriverAnalysis`.
+
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"email": [1, 1, 1, 0, 0, 0, 1, 0] * 10,
+    ...                   "goal": [1, 1, 0, 0, 0, 1, 1, 0] * 10})
+    >>> round(key_drivers(d, "goal").drivers.loc["email", "odds_ratio"], 2)
+    np.float64(9.0)
+    """
+    import statsmodels.api as sm
+
+    x, y, dropped = _design(data, goal, features)
+    binary = set(np.unique(y)) <= {0.0, 1.0}
+    if kind == "auto":
+        kind = "logistic" if binary else "ols"
+    if kind == "logistic" and not binary:
+        raise InputError(f"the goal {goal!r} is not 0/1; use kind='ols'", field=goal)
+    if kind == "logistic" and len(np.unique(y)) < 2:
+        raise InputError(f"every row has the same goal value {y[0]:g}", field=goal)
+    exog = sm.add_constant(x, has_constant="add")
+    with warnings.catch_warnings():
+        # near-separation is reported through wide intervals, not as a failure
+        warnings.simplefilter("ignore")
+        if kind == "logistic":
+            result = sm.Logit(y, exog).fit(disp=0, maxiter=200)
+            fit = float(result.prsquared)
+        else:
+            result = sm.OLS(y, exog).fit()
+            fit = float(result.rsquared)
+    params = result.params.drop("const")
+    conf = result.conf_int(0.05).drop("const")
+    sd = x.std(ddof=0)
+    std_coef = params * sd if kind == "logistic" else params * sd / float(np.std(y))
+    if kind == "ols" and x.shape[1] <= MAX_DOMINANCE_FEATURES:
+        importance = _dominance(x.to_numpy(), y)
+    else:
+        importance = np.abs(std_coef.to_numpy())
+    total = importance.sum()
+    table = conf.copy()
+    table.columns = ["ci_low", "ci_high"]
+    table.insert(0, "coef", params)
+    logit = kind == "logistic"
+    table["odds_ratio"] = np.exp(params) if logit else np.nan
+    table["or_low"] = np.exp(table["ci_low"]) if logit else np.nan
+    table["or_high"] = np.exp(table["ci_high"]) if logit else np.nan
+    table["p_value"] = result.pvalues.drop("const")
+    table["std_coef"] = std_coef
+    table["importance"] = importance / total if total > 0 else 0.0
+    table["direction"] = np.where(
+        table["ci_low"] > 0, "positive", np.where(table["ci_high"] < 0, "negative", "unclear")
+    )
+    names = {**FEATURE_LABELS, **(labels or {})}
+    table.insert(0, "label", [names.get(f, f.replace("_", " ")) for f in table.index])
+    table.index.name = "feature"
+    table = table.sort_values("importance", ascending=False)
+    base = float(y.mean())
+    return DriverAnalysis(
+        goal=goal,
+        kind=kind,
+        n=len(y),
+        base_rate=base,
+        fit=fit,
+        drivers=table,
+        dropped=tuple(dropped),
+        summary=_summary(goal, kind, len(y), base, table),
+    )
+
+
+def _r2(corr: np.ndarray, cols: tuple[int, ...]) -> float:
+    """R² of the goal (last index) on ``cols`` from the correlation matrix."""
+    if not cols:
+        return 0.0
+    idx = list(cols)
+    rxx = corr[np.ix_(idx, idx)]
+    rxy = corr[idx, -1]
+    return float(rxy @ np.linalg.lstsq(rxx, rxy, rcond=None)[0])
+
+
+def _dominance(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """General dominance: each feature's Shapley share of R² (sums to the full R²)."""
+    p = x.shape[1]
+    corr = np.corrcoef(np.column_stack([x, y]), rowvar=False)
+    r2 = {s: _r2(corr, s) for k in range(p + 1) for s in combinations(range(p), k)}
+    out = np.zeros(p)
+    for j in range(p):
+        for subset, value in r2.items():
+            if j in subset:
+                continue
+            weight = factorial(len(subset)) * factorial(p - len(subset) - 1) / factorial(p)
+            with_j = tuple(sorted((*subset, j)))
+            out[j] += weight * (r2[with_j] - value)
+    return np.maximum(out, 0.0)
+
+
+def _summary(goal: str, kind: str, n: int, base: float, table: pd.DataFrame) -> str:
+    what = goal.replace("_", " ")
+    if kind == "logistic":
+        head = f"Of {n:,} people, {base:.1%} reached '{what}'."
+    else:
+        head = f"Across {n:,} people, '{what}' averages {base:,.2f}."
+
+    def effect(row: pd.Series) -> str:
+        if kind == "logistic":
+            return (
+                f"{row['label']} (odds x{row['odds_ratio']:.2f}, "
+                f"95% CI {row['or_low']:.2f}-{row['or_high']:.2f})"
+            )
+        return (
+            f"{row['label']} ({row['coef']:+.3g} per unit, "
+            f"95% CI {row['ci_low']:+.3g} to {row['ci_high']:+.3g})"
+        )
+
+    parts = [head]
+    for direction, title in (("positive", "Raises it"), ("negative", "Lowers it")):
+        rows = table[table["direction"] == direction]
+        if len(rows):
+            parts.append(f"{title}: " + "; ".join(effect(r) for _, r in rows.iterrows()) + ".")
+    unclear = table[table["direction"] == "unclear"]
+    if len(unclear):
+        parts.append("No clear effect: " + ", ".join(unclear["label"]) + ".")
+    top = table.index[0]
+    parts.append(
+        f"Most important: {table.loc[top, 'label']} ({table.loc[top, 'importance']:.0%} of the "
+        "explained effect). These are associations, not proof of cause."
+    )
+    return " ".join(parts)
+
+
+def driver_correlations(
+    data: pd.DataFrame, goal: str, *, features: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Pearson and Spearman correlation of each feature with the goal.
+
+    Returns:
+        Indexed by ``feature``: ``pearson``, ``pearson_p``, ``spearman``, ``spearman_p``,
+        ``n``; sorted by absolute Pearson correlation.
+    """
+    import pandas as pd
+    from scipy import stats
+
+    x, y, _ = _design(data, goal, features)
+    rows = []
+    for col in x.columns:
+        pr = stats.pearsonr(x[col].to_numpy(), y)
+        sr = stats.spearmanr(x[col].to_numpy(), y)
+        rows.append(
+            (col, float(pr.statistic), float(pr.pvalue), float(sr.statistic), float(sr.pvalue))
+        )
+    out = pd.DataFrame(
+        rows, columns=["feature", "pearson", "pearson_p", "spearman", "spearman_p"]
+    ).set_index("feature")
+    out["n"] = len(y)
+    return out.reindex(out["pearson"].abs().sort_values(ascending=False).index)
+
+
+def driver_features_from_workspace(
+    ws: Workspace,
+    *,
+    end: datetime | str | None = None,
+    start: datetime | str | None = None,
+    long_wait_seconds: float = 300.0,
+    recent_days: float = 30.0,
+) -> pd.DataFrame:
+    """Per-person driver flags and goals from a workspace (aggregated in the engine).
+
+    Args:
+        ws: the workspace.
+        end, start: the range of events used (default: all).
+        long_wait_seconds: a chat or call wait at least this long counts as long.
+        recent_days: ``retained`` means active in the last ``recent_days`` before ``end``.
+
+    Returns:
+        Indexed by ``person_id``. Features (0/1 unless noted): ``welcome_email``,
+        ``store_and_online`` (a store event and a web or app event), ``referred``,
+        ``long_chat_wait``, ``support_contacts`` (count), ``payment_failed``, ``used_app``,
+        ``signed_up``, ``opened_email``, ``returned_order``. Goals: ``converted`` (bought),
+        ``repeat_purchase`` (bought twice or more), ``retained`` (active recently; buyers
+        only, else NaN), ``promoter`` (last NPS score >= 9; NaN without one), ``nps``,
+        ``csat`` (mean), ``orders``, ``revenue``.
+    """
+    import pandas as pd
+
+    from journeykit.analytics.value.features import person_features
+
+    end_dt = to_datetime(end) if end is not None else data_end(ws)
+    f = person_features(ws, end=end_dt, start=start)
+    online = (f["web_events"] + f["app_events"]) > 0
+    recent = f["last_active"] >= pd.Timestamp(end_dt) - pd.Timedelta(days=recent_days)
+    out = pd.DataFrame(
+        {
+            "welcome_email": f["welcome_email"].astype(int),
+            "store_and_online": ((f["store_events"] > 0) & online).astype(int),
+            "referred": f["referred"].astype(int),
+            "long_chat_wait": (f["max_wait_seconds"].fillna(0.0) >= long_wait_seconds).astype(int),
+            "support_contacts": f["support_contacts"].astype(float),
+            "payment_failed": (f["payment_failures"] > 0).astype(int),
+            "used_app": (f["app_events"] > 0).astype(int),
+            "signed_up": f["signed_up"].astype(int),
+            "opened_email": (f["emails_opened"] > 0).astype(int),
+            "returned_order": (f["returns"] > 0).astype(int),
+            "converted": (f["orders"] > 0).astype(int),
+            "repeat_purchase": (f["orders"] > 1).astype(int),
+            "retained": recent.astype(float).where(f["orders"] > 0),
+            "promoter": (f["nps_last"] >= 9).astype(float).where(f["nps_last"].notna()),
+            "nps": f["nps_last"],
+            "csat": f["csat_mean"],
+            "orders": f["orders"].astype(float),
+            "revenue": f["revenue"],
+        },
+        index=f.index,
+    )
+    return out
