@@ -45,6 +45,7 @@ class Store:
         try:
             self._con = duckdb.connect(self.path)
             self._con.execute("SET TimeZone='UTC'")
+            self._con.execute("SET enable_progress_bar=false")
             self._con.execute(f"SET memory_limit='{_safe_setting(memory_limit)}'")
             if threads:
                 self._con.execute(f"SET threads={int(threads)}")
@@ -250,6 +251,10 @@ def open_workspace(
     settings = settings or load_settings()
     target = path_or_url if path_or_url is not None else settings.store.workspace
     text = str(target)
+    if text.startswith("spark://"):
+        from journeykit.store.spark import open_spark
+
+        return open_spark(text, settings)  # type: ignore[return-value]
     if "://" in text:
         raise WorkspaceError(
             f"{text!r}: only folder workspaces are supported here; "
