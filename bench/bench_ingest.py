@@ -35,21 +35,33 @@ def make_files(folder: Path, n: int) -> tuple[Path, Path]:
     people = max(1, n // 25)
     person = rng.integers(0, people, n)
     ts = np.datetime64("2026-06-01") + rng.integers(0, 120 * 86400, n).astype("timedelta64[s]")
-    names = np.array(["Page Viewed", "Product Viewed", "Product Added", "Checkout Started",
-                      "Order Completed", "Email Opened", "Chat Started", "Store Visited"])
+    names = np.array(
+        [
+            "Page Viewed",
+            "Product Viewed",
+            "Product Added",
+            "Checkout Started",
+            "Order Completed",
+            "Email Opened",
+            "Chat Started",
+            "Store Visited",
+        ]
+    )
     event = names[rng.integers(0, len(names), n)]
     identified = rng.random(n) < 0.4
     anon = np.char.add("a", person.astype(str))
     user = np.where(identified, np.char.add("u", person.astype(str)), None)
-    table = pa.table({
-        "event_id": np.char.add("e", np.arange(n).astype(str)),
-        "ts": ts.astype("datetime64[us]"),
-        "event": event,
-        "channel": np.where(rng.random(n) < 0.5, "web", "app"),
-        "anonymous_id": anon,
-        "user_id": pa.array(user, pa.string()),
-        "revenue": np.where(event == "Order Completed", rng.gamma(2, 30, n).round(2), np.nan),
-    })
+    table = pa.table(
+        {
+            "event_id": np.char.add("e", np.arange(n).astype(str)),
+            "ts": ts.astype("datetime64[us]"),
+            "event": event,
+            "channel": np.where(rng.random(n) < 0.5, "web", "app"),
+            "anonymous_id": anon,
+            "user_id": pa.array(user, pa.string()),
+            "revenue": np.where(event == "Order Completed", rng.gamma(2, 30, n).round(2), np.nan),
+        }
+    )
     parquet = folder / "events.parquet"
     csv = folder / "events.csv"
     pq.write_table(table, parquet, row_group_size=500_000)
@@ -81,7 +93,9 @@ def measure(kind: str, path: Path) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as ws:
         out = subprocess.run(
             [sys.executable, __file__, "--child", kind, str(path), ws],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
