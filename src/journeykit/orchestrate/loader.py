@@ -1,0 +1,248 @@
+"""Reading automations from YAML, with errors that name the file, the line and the field.
+
+A file holds one automation (a mapping with ``id``), or a mapping with ``automations:`` (a list)
+and optional shared ``templates:``; several YAML documents (``---``) may follow one another.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from journeykit.errors import InvalidFile, InvalidSpec
+
+from .spec import Automation
+
+Lines = dict[tuple[Any, ...], int]
+
+
+def _construct(node: yaml.Node, path: tuple[Any, ...], lines: Lines) -> Any:
+    """Turn a composed node into Python values, recording the 1-based line of every path."""
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise InvalidSpec(
+                    "YAML merge keys (<<) are not supported", line=key_node.start_mark.line + 1
+                )
+            key = _scalar(key_node)
+            if key in out:
+                raise InvalidSpec(
+                    f"key {key!r} appears twice", field=str(key), line=key_node.start_mark.line + 1
+                )
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            out[key] = _construct(value_node, (*path, key), lines)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(item, (*path, i), lines) for i, item in enumerate(node.value)]
+    return _scalar(node)
+
+
+def _scalar(node: yaml.Node) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        raise InvalidSpec("expected a plain value here", line=node.start_mark.line + 1)
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    finally:
+        loader.dispose()
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _locate(loc: tuple[Any, ...], base: tuple[Any, ...], lines: Lines) -> tuple[str, int | None]:
+    """Follow a pydantic error location through the YAML paths, skipping union tags.
+
+    Returns the field (as written in the file) and its line; a missing field is named after
+    the closest line that exists.
+    """
+    path = base
+    best = lines.get(base)
+    for n, part in enumerate(loc):
+        if isinstance(part, str) and part.startswith("~"):
+            continue  # a union tag, not a key
+        key = (
+            "if"
+            if part == "if_"
+            else "else"
+            if part == "else_"
+            else "from"
+            if part == "from_"
+            else part
+        )
+        if (*path, key) in lines:
+            path = (*path, key)
+            best = lines[path]
+        elif n == len(loc) - 1 and isinstance(key, str):
+            return _field_name((*path[len(base) :], key)), best
+    return _field_name(path[len(base) :]), best
+
+
+def _check_templates(
+    steps: Any,
+    path: tuple[Any, ...],
+    names: set[str],
+    lines: Lines,
+    file: str,
+    base: tuple[Any, ...],
+) -> None:
+    """Name the line of an e-mail step whose template is not defined."""
+    if not isinstance(steps, list):
+        return
+    for i, step in enumerate(steps):
+        if not isinstance(step, dict):
+            continue
+        here = (*path, i)
+        template = step.get("template") if step.get("action") == "email" else None
+        if isinstance(template, str) and template not in names:
+            known = ", ".join(sorted(names)) or "none defined"
+            raise InvalidSpec(
+                f"unknown e-mail template {step['template']!r} ({known})",
+                field=_field_name((*here, "template")[len(base) :]),
+                line=lines.get((*here, "template")),
+                file=file,
+            )
+        branch = step.get("branch")
+        if isinstance(branch, dict):
+            _check_templates(
+                branch.get("then"), (*here, "branch", "then"), names, lines, file, base
+            )
+            _check_templates(
+                branch.get("else"), (*here, "branch", "else"), names, lines, file, base
+            )
+        split = step.get("split")
+        if isinstance(split, list):
+            for j, arm in enumerate(split):
+                if isinstance(arm, dict):
+                    _check_templates(
+                        arm.get("steps"), (*here, "split", j, "steps"), names, lines, file, base
+                    )
+
+
+def _build(
+    data: Any, base: tuple[Any, ...], templates: dict[str, Any], lines: Lines, file: str
+) -> Automation:
+    if not isinstance(data, dict):
+        raise InvalidSpec(
+            "an automation is a mapping with id, trigger and steps", line=lines.get(base), file=file
+        )
+    own: dict[str, Any] = data["templates"] if isinstance(data.get("templates"), dict) else {}
+    merged = {**templates, **own}
+    _check_templates(data.get("steps"), (*base, "steps"), set(merged), lines, file, base)
+    try:
+        return Automation.model_validate({**data, "templates": merged} if merged else data)
+    except ValidationError as exc:
+        # a misspelt key explains the "missing" error that comes with it: report it first
+        err = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
+        where, line = _locate(tuple(err["loc"]), base, lines)
+        aid = data.get("id")
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "missing":
+            msg = "this field is required"
+        elif err["type"] == "union_tag_invalid":
+            ctx = err.get("ctx", {})
+            kind = str(ctx.get("discriminator", "kind")).strip("'")
+            msg = f"unknown {kind} {ctx.get('tag')!r} (expected one of: {ctx.get('expected_tags')})"
+        elif err["type"] == "extra_forbidden":
+            msg = "unknown field (check the spelling; see docs/orchestrate.md)"
+        prefix = f"automation {aid!r}: " if isinstance(aid, str) else ""
+        raise InvalidSpec(f"{prefix}{msg}", field=where or None, line=line, file=file) from None
+
+
+def loads(text: str, *, file: str = "<string>") -> list[Automation]:
+    """Parse automations from YAML text.
+
+    >>> [a.id for a in loads("id: hi\\ntrigger: {event: Signed Up}\\nsteps: []")]
+    ['hi']
+    """
+    try:
+        documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InvalidSpec(
+            f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
+            line=mark.line + 1 if mark else None,
+            file=file,
+        ) from None
+    out: list[Automation] = []
+    seen: dict[str, int | None] = {}
+    for doc_no, node in enumerate(documents):
+        if node is None:
+            continue
+        lines: Lines = {}
+        data = _construct(node, (doc_no,), lines)
+        if isinstance(data, dict) and "automations" in data:
+            extra = set(data) - {"automations", "templates"}
+            if extra:
+                key = sorted(extra)[0]
+                raise InvalidSpec(
+                    "unknown top-level key (expected automations, templates)",
+                    field=str(key),
+                    line=lines.get((doc_no, key)),
+                    file=file,
+                )
+            templates = data.get("templates") or {}
+            items = data["automations"]
+            if not isinstance(items, list):
+                raise InvalidSpec(
+                    "'automations' must be a list",
+                    field="automations",
+                    line=lines.get((doc_no, "automations")),
+                    file=file,
+                )
+            bases: list[tuple[Any, ...]] = [(doc_no, "automations", i) for i in range(len(items))]
+        else:
+            templates, items = {}, [data]
+            bases = [(doc_no,)]
+        for item, base in zip(items, bases, strict=True):
+            automation = _build(item, base, templates, lines, file)
+            if automation.id in seen:
+                raise InvalidSpec(
+                    f"automation id {automation.id!r} is defined twice",
+                    field="id",
+                    line=lines.get((*base, "id")),
+                    file=file,
+                )
+            seen[automation.id] = lines.get((*base, "id"))
+            out.append(automation)
+    return out
+
+
+def validate_file(path: str | Path) -> list[Automation]:
+    """Read and validate the automations in a YAML file (raises :class:`InvalidSpec`).
+
+    Args:
+        path: a ``.yaml``/``.yml`` file, or a folder whose YAML files are all read.
+
+    Returns:
+        The automations, in file order.
+    """
+    p = Path(path)
+    files = sorted([*p.glob("*.yaml"), *p.glob("*.yml")]) if p.is_dir() else [p]
+    out: list[Automation] = []
+    ids: set[str] = set()
+    for f in files:
+        try:
+            text = f.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidFile(f"cannot read automations: {exc}", file=str(f)) from None
+        for automation in loads(text, file=str(f)):
+            if automation.id in ids:
+                raise InvalidSpec(
+                    f"automation id {automation.id!r} is defined twice", field="id", file=str(f)
+                )
+            ids.add(automation.id)
+            out.append(automation)
+    return out
