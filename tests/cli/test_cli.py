@@ -26,8 +26,15 @@ def files(tmp_path: Path) -> Path:
         "2026-03-02 11:00,c2,Page Viewed,,x\n"
     )
     (tmp_path / "store.jsonl").write_text(
-        json.dumps({"ts": "2026-03-03T10:00:00Z", "event": "Store Visited",
-                    "user_id": "c1", "phone": "+47 555"}) + "\n"
+        json.dumps(
+            {
+                "ts": "2026-03-03T10:00:00Z",
+                "event": "Store Visited",
+                "user_id": "c1",
+                "phone": "+47 555",
+            }
+        )
+        + "\n"
     )
     return tmp_path
 
@@ -45,8 +52,9 @@ def run(*args: str) -> Out:
 
 def test_ingest_summary_person_export_forget(files):
     ws = str(files / "ws")
-    out = run("ingest", str(files / "web.csv"), "-w", ws,
-              "--map", "ts=timestamp,person=customer_no")
+    out = run(
+        "ingest", str(files / "web.csv"), "-w", ws, "--map", "ts=timestamp,person=customer_no"
+    )
     assert out.exit_code == 0, out.output
     assert "3 rows, 2 loaded, 0 already stored, 1 rejected" in out.output
     assert "row 3 ts: missing timestamp" in out.output
@@ -71,7 +79,8 @@ def test_errors_are_one_line_messages(files):
     ws = str(files / "ws")
     proc = subprocess.run(
         [sys.executable, "-m", "journeykit.cli", "person", "nobody", "-w", ws],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 1
     assert "Error: No person with identifier 'nobody'" in proc.stderr
@@ -79,7 +88,8 @@ def test_errors_are_one_line_messages(files):
     (files / "empty.csv").write_text("")
     proc = subprocess.run(
         [sys.executable, "-m", "journeykit.cli", "ingest", str(files / "empty.csv"), "-w", ws],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 1
     assert "empty" in proc.stderr and "Traceback" not in proc.stderr
@@ -100,7 +110,11 @@ def test_merges_and_unmerge(files):
 
 
 def test_help_is_fast_and_lists_commands():
-    proc = subprocess.run([sys.executable, "-m", "journeykit.cli", "--help"],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "journeykit.cli", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     for command in ("ingest", "summary", "person", "forget", "export-person", "unmerge", "demo"):
         assert command in proc.stdout

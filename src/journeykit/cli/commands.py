@@ -1,4 +1,7 @@
-"""Commands of the layers above ingest (analytics, voc, server, orchestration), registered on
-the app when they exist. Each imports its layer lazily inside the command."""
+"""Commands of the layers above ingest, registered on the app (each imports lazily)."""
 
 from __future__ import annotations
+
+from journeykit.cli import orchestrate, value, voc
+
+__all__ = ["orchestrate", "value", "voc"]

@@ -296,7 +296,6 @@ def demo(
 
 def main() -> None:
     """Entry point: run the app, turning journeykit errors into one-line messages."""
-    from journeykit.cli import commands  # noqa: F401  (registers the other commands)
     from journeykit.errors import JourneykitError
 
     try:
@@ -320,3 +319,7 @@ def main() -> None:
         raise
     if isinstance(code, int) and code:
         sys.exit(code)
+
+
+# the commands of the layers above ingest register themselves on ``app``
+from journeykit.cli import commands  # noqa: E402, F401

@@ -1,0 +1,205 @@
+"""``journeykit automations`` and ``journeykit orchestrate``: journeys that act."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from journeykit.cli.main import WorkspaceOpt, app, console, open_ws, show_frame
+
+if TYPE_CHECKING:
+    from journeykit.store import Workspace
+
+auto_app = typer.Typer(
+    help="Journey automations: validate, list, stats, backtest.", no_args_is_help=True
+)
+app.add_typer(auto_app, name="automations")
+
+StateOpt = Annotated[
+    str,
+    typer.Option(
+        "--state", help="State database URL or SQLite file.", envvar="JOURNEYKIT_ORCHESTRATE_STATE"
+    ),
+]
+DEFAULT_STATE = "journeykit-orchestrate.sqlite"
+
+
+def _events(
+    ws: Workspace,
+    since: datetime | None,
+    after: tuple[Any, str] | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Events of the workspace as canonical dicts (properties and traits parsed)."""
+    where, params = [], []
+    if since is not None:
+        where.append("e.ts >= ?")
+        params.append(since)
+    if after is not None:
+        where.append("(e.ts, e.event_id) > (?, ?)")
+        params.extend(after)
+    sql = (
+        "SELECT e.event_id, e.ts, e.person_id, e.event, e.channel, e.properties, e.revenue, "
+        "p.traits FROM events e LEFT JOIN people p USING (person_id) "
+        + (f"WHERE {' AND '.join(where)} " if where else "")
+        + "ORDER BY e.ts, e.event_id"
+        + (f" LIMIT {int(limit)}" if limit else "")
+    )
+    out = []
+    for event_id, ts, person, name, channel, props, revenue, traits in ws.store.fetchall(
+        sql, params
+    ):
+        out.append(
+            {
+                "event_id": event_id,
+                "ts": ts,
+                "person_id": person,
+                "event": name,
+                "channel": channel,
+                "properties": json.loads(props or "{}"),
+                "revenue": revenue,
+                "traits": json.loads(traits) if traits else {},
+            }
+        )
+    return out
+
+
+@auto_app.command("validate")
+def validate(
+    path: Annotated[Path, typer.Argument(help="A YAML file or a folder of them.")],
+) -> None:
+    """Check automation files; errors name the line and the field."""
+    from journeykit.orchestrate import validate_file
+
+    automations = validate_file(path)
+    for a in automations:
+        console.print(f"[green]ok[/green] {a.id}: {len(a.steps)} steps")
+
+
+@auto_app.command("list")
+def list_(state: StateOpt = DEFAULT_STATE) -> None:
+    """Automations with people entered, waiting, completed, converted."""
+    from journeykit.orchestrate import list_automations
+
+    show_frame(list_automations(state), "automations")
+
+
+@auto_app.command("stats")
+def stats(
+    automation: Annotated[str, typer.Argument(help="Automation id.")],
+    state: StateOpt = DEFAULT_STATE,
+) -> None:
+    """Results against the holdout: conversion, uplift and its confidence interval."""
+    from journeykit.orchestrate import report
+
+    result = report(state, automation)
+    show_frame(result.groups, f"{automation}: treatment vs holdout")
+    funnel = getattr(result, "steps", None)
+    if funnel is not None and len(funnel):
+        show_frame(funnel, "per step")
+
+
+@auto_app.command("backtest")
+def backtest_(
+    path: Annotated[Path, typer.Argument(help="Automation YAML file or folder.")],
+    as_of: Annotated[datetime, typer.Option("--as-of", help="Pretend launch time.")],
+    workspace: WorkspaceOpt = None,
+    lookback_days: Annotated[int, typer.Option(help="History that builds profiles.")] = 28,
+) -> None:
+    """Replay stored events: who would enter, messages per person per week, conversion."""
+    from datetime import timedelta
+
+    from journeykit.orchestrate import backtest, validate_file
+
+    automations = validate_file(path)
+    ws = open_ws(workspace)
+    events = _events(ws, as_of - timedelta(days=lookback_days))
+    import pandas as pd
+
+    rows = [
+        vars(r)
+        if not hasattr(r, "__dataclass_fields__")
+        else {k: getattr(r, k) for k in r.__dataclass_fields__}
+        for r in backtest(automations, events, as_of=as_of, lookback=timedelta(days=lookback_days))
+    ]
+    show_frame(pd.DataFrame(rows).drop(columns=["by_channel"], errors="ignore"), "backtest")
+
+
+def _follow(
+    ws: Workspace, since: datetime | None, follow: bool, stop: threading.Event
+) -> Iterator[dict[str, Any]]:
+    last: tuple[Any, str] | None = None
+    first = True
+    while not stop.is_set():
+        batch = _events(ws, since if first else None, last, limit=5000)
+        first = False
+        yield from batch
+        if batch:
+            last = (batch[-1]["ts"], batch[-1]["event_id"])
+            continue
+        if not follow:
+            return
+        time.sleep(1.0)
+
+
+@app.command()
+def orchestrate(
+    path: Annotated[Path, typer.Argument(help="Automation YAML file or folder.")],
+    workspace: WorkspaceOpt = None,
+    state: StateOpt = DEFAULT_STATE,
+    since: Annotated[datetime | None, typer.Option(help="Replay stored events from here.")] = None,
+    follow: Annotated[bool, typer.Option(help="Keep running and pick up new events.")] = False,
+) -> None:
+    """Run automations over the workspace's events (and new ones with --follow)."""
+    from journeykit.orchestrate import IterableSource, run_worker, validate_file
+
+    automations = validate_file(path)
+    ws = open_ws(workspace)
+    stop = threading.Event()
+    source = IterableSource(_follow(ws, since, follow, stop))
+    try:
+        result = run_worker(state, automations, source, stop, stop_when_idle=not follow)
+    except KeyboardInterrupt:
+        stop.set()
+        return
+    console.print(result)
+
+
+@app.command()
+def alerts(
+    workspace: WorkspaceOpt = None,
+    event: Annotated[
+        str, typer.Option(help="Error event whose daily count is watched.")
+    ] = "Payment Failed",
+    days: Annotated[int, typer.Option(help="Days to scan.")] = 60,
+) -> None:
+    """Scan a daily metric for values outside their expected range."""
+    import pandas as pd
+
+    from journeykit.monitor import Watch, scan
+
+    ws = open_ws(workspace)
+    daily = ws.store.df(
+        "SELECT CAST(ts AS DATE) AS day, count(*) AS n FROM events WHERE event = ? "
+        "GROUP BY 1 ORDER BY 1",
+        [event],
+    )
+    series = pd.Series(daily["n"].to_numpy(), index=pd.to_datetime(daily["day"]))
+    import dataclasses
+
+    found = scan(series, Watch(metric=f"daily {event}", direction="high"))
+    cutoff = series.index.max() - pd.Timedelta(days=days) if len(series) else None
+    frame = pd.DataFrame([dataclasses.asdict(a) for a in found])
+    if not frame.empty and cutoff is not None:
+        frame = frame[pd.to_datetime(frame["date"]) > cutoff]
+    if frame.empty:
+        console.print("no alerts")
+    else:
+        show_frame(frame, f"alerts on daily {event}")

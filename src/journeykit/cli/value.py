@@ -1,0 +1,143 @@
+"""Commands for customer value and cause: clv, attribution, drivers, churn, personas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from journeykit.cli.main import WorkspaceOpt, app, console, open_ws, show_frame
+
+DRIVERS = [
+    "welcome_email",
+    "store_and_online",
+    "referred",
+    "long_chat_wait",
+    "support_contacts",
+    "payment_failed",
+    "used_app",
+    "signed_up",
+    "opened_email",
+    "returned_order",
+]
+GOALS = ["converted", "repeat_purchase", "retained", "promoter", "nps", "csat", "orders", "revenue"]
+CsvOpt = Annotated[Path | None, typer.Option("--csv", help="Also write the table as CSV.")]
+
+
+def _save(frame, path: Path | None) -> None:  # type: ignore[no-untyped-def]
+    if path is not None:
+        frame.to_csv(path)
+        console.print(f"wrote {path}")
+
+
+@app.command()
+def clv(
+    workspace: WorkspaceOpt = None,
+    horizon: Annotated[float, typer.Option(help="Days ahead.")] = 365.0,
+    by: Annotated[str | None, typer.Option(help="Segment by a driver flag, e.g. referred.")] = None,
+    csv: CsvOpt = None,
+) -> None:
+    """Predicted CLV per person (BG/NBD + Gamma-Gamma), overall or by segment."""
+    from journeykit.analytics.value import (
+        clv_by_segment,
+        driver_features_from_workspace,
+        predict_clv,
+        predict_clv_by_segment,
+        rfm_summary_from_workspace,
+    )
+
+    ws = open_ws(workspace)
+    summary = rfm_summary_from_workspace(ws)
+    if by:
+        flags = driver_features_from_workspace(ws)
+        if by not in flags.columns:
+            raise typer.BadParameter(f"unknown segment {by!r}; try {', '.join(flags.columns)}")
+        segments = flags[by].map(lambda v: f"{by}={int(v)}" if v == v else f"{by}=?")
+        table = clv_by_segment(predict_clv_by_segment(summary, segments, horizon=horizon), segments)
+    else:
+        table = predict_clv(summary, horizon=horizon).sort_values("clv", ascending=False)
+    show_frame(table.reset_index(), f"CLV over {horizon:g} days")
+    _save(table, csv)
+
+
+@app.command()
+def attribution(
+    workspace: WorkspaceOpt = None,
+    lookback: Annotated[float, typer.Option(help="Lookback window in days.")] = 30.0,
+    level: Annotated[str, typer.Option(help="channel or touchpoint.")] = "channel",
+    metric: Annotated[str, typer.Option(help="conversions or revenue.")] = "conversions",
+    csv: CsvOpt = None,
+) -> None:
+    """Every attribution model side by side (first, last, linear, decay, position, Markov, Shapley)."""
+    from journeykit.analytics.value import compare_models, paths_from_workspace
+
+    paths = paths_from_workspace(open_ws(workspace), lookback_days=lookback)
+    table = compare_models(paths, level=level, metric=metric)  # type: ignore[arg-type]
+    table = table.round(1)
+    show_frame(table.reset_index(), f"attribution of {metric}, {lookback:g}-day lookback")
+    _save(table, csv)
+
+
+@app.command()
+def drivers(
+    goal: Annotated[
+        str,
+        typer.Argument(help="converted, repeat_purchase, retained, promoter, nps, csat, revenue …"),
+    ] = "repeat_purchase",
+    workspace: WorkspaceOpt = None,
+    csv: CsvOpt = None,
+) -> None:
+    """Key driver analysis: which touchpoints and experiences drive a goal."""
+    from journeykit.analytics.value import driver_features_from_workspace, key_drivers
+
+    data = driver_features_from_workspace(open_ws(workspace))
+    if goal not in data.columns:
+        raise typer.BadParameter(f"unknown goal {goal!r}; try one of {', '.join(GOALS)}")
+    if goal in ("repeat_purchase", "retained"):
+        data = data[data["converted"] == 1]  # among buyers
+    # a return implies an order: leave it out when the goal is buying at all
+    features = [f for f in DRIVERS if not (goal == "converted" and f == "returned_order")]
+    result = key_drivers(data.dropna(subset=[goal]), goal, features=features)
+    cols = [
+        c
+        for c in ("label", "odds_ratio", "ci_low", "ci_high", "p_value", "importance", "direction")
+        if c in result.drivers.columns
+    ]
+    show_frame(
+        result.drivers[cols or list(result.drivers.columns)].reset_index(drop=True),
+        f"drivers of {goal} ({result.kind}, n={result.n:,})",
+    )
+    console.print(result.summary)
+    _save(result.drivers, csv)
+
+
+@app.command()
+def predict(
+    target: Annotated[str, typer.Argument(help="churn or conversion.")] = "churn",
+    workspace: WorkspaceOpt = None,
+    window: Annotated[float, typer.Option(help="Days after the cutoff the label looks at.")] = 30.0,
+    csv: CsvOpt = None,
+) -> None:
+    """Churn or conversion propensity per person, with AUC against a recency baseline."""
+    from journeykit.analytics.value import propensity_from_workspace
+
+    report = propensity_from_workspace(open_ws(workspace), target, window_days=window)  # type: ignore[arg-type]
+    ev = report.evaluation
+    console.print(
+        f"{target}: AUC {ev.auc:.3f} (recency only {ev.baseline_auc:.3f}), "
+        f"Brier {ev.brier:.3f} (recency only {ev.baseline_brier:.3f}), n={ev.n:,}"
+    )
+    show_frame(report.scores.reset_index(), f"{target} scores", limit=20)
+    _save(report.scores, csv)
+
+
+@app.command()
+def personas(workspace: WorkspaceOpt = None, csv: CsvOpt = None) -> None:
+    """Behavioural personas from the data, with readable descriptions."""
+    from journeykit.analytics.value import find_personas, persona_features_from_workspace
+
+    result = find_personas(persona_features_from_workspace(open_ws(workspace)))
+    for row in result.profiles.itertuples():
+        console.print(f"[bold]{row.name}[/bold] — {row.description}")
+    _save(result.assignments, csv)
