@@ -38,6 +38,28 @@ def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> str:
         (["voc", "nps", "--by", "channel"], "nps"),
         (["voc", "themes", "--segment", "negative"], "themes"),
         (["alerts"], ""),
+        (
+            [
+                "funnel",
+                "Product Viewed",
+                "Checkout Started",
+                "Order Completed",
+                "--window",
+                "7d",
+                "--by",
+                "channel",
+            ],
+            "Checkout Started",
+        ),
+        (["paths", "--what", "variants", "--goal", "Order Completed"], "variant"),
+        (["paths", "--what", "next", "--anchor", "Checkout Started"], "Order Completed"),
+        (["retention", "--periods", "4"], "retention"),
+        (["churn", "--lifecycle"], "lifecycle"),
+        (["kpis"], "average_order_value"),
+        (
+            ["compare", 'app=first_channel == "ads"', 'web=first_channel == "search"'],
+            "revenue by segment",
+        ),
     ],
 )
 def test_command_runs(demo_ws: str, args: list[str], expect: str, tmp_path: Path) -> None:

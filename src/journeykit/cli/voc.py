@@ -18,9 +18,9 @@ app.add_typer(voc_app, name="voc")
 def _stages(spec: Path | None) -> dict[str, str] | None:
     if spec is None:
         return None
-    from journeykit.journey import load_spec
+    from journeykit.cli.analytics import stage_events
 
-    return load_spec(spec).event_stages()
+    return {event: stage for stage, events in stage_events(spec).items() for event in events}
 
 
 def _score(
@@ -97,4 +97,4 @@ def themes(
     for row in report.themes.head(5).itertuples():
         quotes = getattr(row, "quotes", None)
         if quotes is not None and len(quotes):
-            console.print(f"[bold]{row.label}[/bold]: “{list(quotes)[0]}”")
+            console.print(f"[bold]{row.label}[/bold]: “{next(iter(quotes))}”")

@@ -1,0 +1,215 @@
+"""Commands for journey analytics: funnel, paths, retention, churn, kpis, compare."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from journeykit.cli.main import WorkspaceOpt, app, console, open_ws, show_frame
+
+CsvOpt = Annotated[Path | None, typer.Option("--csv", help="Also write the table as CSV.")]
+HtmlOpt = Annotated[Path | None, typer.Option("--html", help="Write the chart as HTML.")]
+SegmentOpt = Annotated[
+    str | None, typer.Option(help="Only people matching a filter, e.g. 'first_channel == \"ads\"'.")
+]
+
+
+def _save(frame, csv: Path | None, figure=None, html: Path | None = None) -> None:  # type: ignore[no-untyped-def]
+    if csv is not None:
+        frame.to_csv(csv, index=False)
+        console.print(f"wrote {csv}")
+    if html is not None and figure is not None:
+        figure.write_html(html, include_plotlyjs=True)
+        console.print(f"wrote {html}")
+
+
+def stage_events(spec: Path) -> dict[str, list[str]]:
+    """``{stage: [event names]}`` of a journey spec, in stage order."""
+    from journeykit.journey.spec import load_spec
+
+    loaded = load_spec(spec).normalised()
+    return {
+        stage.name: sorted({e for tp in stage.touchpoints for e in tp.events})
+        for stage in loaded.stages
+    }
+
+
+@app.command()
+def funnel(
+    steps: Annotated[list[str], typer.Argument(help="Event names, in order.")],
+    workspace: WorkspaceOpt = None,
+    window: Annotated[str | None, typer.Option(help="Conversion window, e.g. 7d.")] = None,
+    mode: Annotated[str, typer.Option(help="ordered, strict or any.")] = "ordered",
+    by: Annotated[str | None, typer.Option(help="Break down by channel, properties.x, …")] = None,
+    per: Annotated[str, typer.Option(help="person or session.")] = "person",
+    segment: SegmentOpt = None,
+    dropped_at: Annotated[
+        str | None, typer.Option(help="Write the people who dropped at this step to --cohort.")
+    ] = None,
+    cohort: Annotated[Path | None, typer.Option(help="CSV for --dropped-at.")] = None,
+    csv: CsvOpt = None,
+    html: HtmlOpt = None,
+) -> None:
+    """Conversion through ordered steps, with drop-off and time to convert."""
+    from journeykit.analytics import funnel as run
+
+    result = run(
+        open_ws(workspace),
+        steps,
+        window=window,
+        mode=mode,
+        by=by,  # type: ignore[arg-type]
+        per=per,
+        segment=segment,
+    )  # type: ignore[arg-type]
+    show_frame(result.table, "funnel")
+    if dropped_at:
+        people = result.dropped_at(dropped_at)
+        target = cohort or Path("dropped.csv")
+        people.to_csv(target, index=False)
+        console.print(f"{len(people):,} people dropped at {dropped_at!r}: wrote {target}")
+    _save(result.table, csv, result.figure() if html else None, html)
+
+
+@app.command()
+def paths(
+    workspace: WorkspaceOpt = None,
+    what: Annotated[
+        str, typer.Option(help="transitions, variants, steps or next.")
+    ] = "transitions",
+    anchor: Annotated[str | None, typer.Option(help="Anchor event (for next / flows).")] = None,
+    goal: Annotated[str | None, typer.Option(help="Goal event (for variants).")] = None,
+    backwards: Annotated[bool, typer.Option(help="Previous steps instead of next.")] = False,
+    top: Annotated[int, typer.Option(help="Rows to show.")] = 20,
+    csv: CsvOpt = None,
+    html: HtmlOpt = None,
+) -> None:
+    """Transitions, top path variants, step matrix, or next/previous steps from an anchor."""
+    from journeykit import analytics as an
+
+    ws = open_ws(workspace)
+    direction = "previous" if backwards else "next"
+    figure = None
+    if what == "transitions":
+        table = an.transition_matrix(ws).table.head(top)
+    elif what == "variants":
+        table = an.variants(ws, goal=goal, top=top)
+    elif what == "steps":
+        table = an.step_matrix(ws, anchor=anchor).reset_index()
+    elif what == "next":
+        if not anchor:
+            raise typer.BadParameter("--anchor is needed for next steps")
+        table = an.next_steps(ws, anchor, direction=direction)  # type: ignore[arg-type]
+    else:
+        raise typer.BadParameter(f"unknown {what!r}: transitions, variants, steps or next")
+    if html is not None:
+        figure = an.flows(ws, anchor=anchor, direction=direction).figure()  # type: ignore[arg-type]
+    show_frame(table, what, limit=top)
+    _save(table, csv, figure, html)
+
+
+@app.command()
+def retention(
+    workspace: WorkspaceOpt = None,
+    cohort: Annotated[
+        str, typer.Option(help="first_event, first_purchase or an event.")
+    ] = "first_event",
+    grain: Annotated[str, typer.Option(help="day, week or month.")] = "week",
+    periods: Annotated[int, typer.Option(help="Periods after the cohort's own.")] = 8,
+    unbounded: Annotated[bool, typer.Option(help="Rolling (unbounded) retention.")] = False,
+    csv: CsvOpt = None,
+    html: HtmlOpt = None,
+) -> None:
+    """Cohort retention as a table (and heatmap)."""
+    from journeykit.analytics import retention as run
+
+    result = run(
+        open_ws(workspace),
+        cohort=cohort,
+        grain=grain,
+        periods=periods,  # type: ignore[arg-type]
+        kind="unbounded" if unbounded else "n_period",
+    )
+    show_frame(result.matrix().round(3).reset_index(), f"{grain}ly retention")
+    _save(result.table, csv, result.figure() if html else None, html)
+
+
+@app.command()
+def churn(
+    workspace: WorkspaceOpt = None,
+    inactivity: Annotated[str, typer.Option(help="Inactive this long means churned.")] = "30d",
+    grain: Annotated[str, typer.Option(help="day, week or month.")] = "week",
+    lifecycle: Annotated[
+        bool, typer.Option(help="New / returning / resurrecting / dormant.")
+    ] = False,
+) -> None:
+    """Churn rate over time (or the lifecycle of active people)."""
+    from journeykit import analytics as an
+
+    ws = open_ws(workspace)
+    if lifecycle:
+        show_frame(an.lifecycle(ws, grain=grain), "lifecycle")  # type: ignore[arg-type]
+    else:
+        show_frame(an.churn(ws, inactivity=inactivity, grain=grain), "churn")  # type: ignore[arg-type]
+
+
+@app.command()
+def kpis(
+    workspace: WorkspaceOpt = None,
+    spec: Annotated[Path | None, typer.Option(help="Journey spec for the stages.")] = None,
+    start: Annotated[str | None, typer.Option(help="From this date.")] = None,
+    end: Annotated[str | None, typer.Option(help="Until this date.")] = None,
+    segment: SegmentOpt = None,
+    last_touch: Annotated[bool, typer.Option(help="CAC by last touch (default first).")] = False,
+) -> None:
+    """Conversion, churn, CAC by channel, AOV, purchase frequency, CLV, time to purchase."""
+    from journeykit.analytics import kpis as run
+
+    stages = None
+    if spec is not None:
+        stages = stage_events(spec)
+    result = run(
+        open_ws(workspace),
+        stages=stages,
+        start=start,
+        end=end,
+        segment=segment,
+        attribution="last_touch" if last_touch else "first_touch",
+    )
+    show_frame(result.table, "KPIs")
+    if result.stages is not None and len(result.stages):
+        show_frame(result.stages, "stages")
+    if result.cac is not None and len(result.cac):
+        show_frame(result.cac, "CAC by channel")
+
+
+@app.command()
+def compare(
+    segments: Annotated[
+        list[str], typer.Argument(help="NAME=FILTER, e.g. app='channel == \"app\"'")
+    ],
+    workspace: WorkspaceOpt = None,
+    metric: Annotated[
+        str, typer.Option(help="revenue, orders, events, funnel, retention.")
+    ] = "revenue",
+) -> None:
+    """Compare a metric across segments and say which differences are significant."""
+    from journeykit.analytics import compare_segments
+
+    named = {}
+    for item in segments:
+        if "=" not in item:
+            raise typer.BadParameter(f"expected NAME=FILTER, got {item!r}")
+        name, text = item.split("=", 1)
+        named[name.strip()] = text.strip()
+    result = compare_segments(open_ws(workspace), named, metric=metric)
+    show_frame(result.groups, f"{metric} by segment")
+    show_frame(result.pairs, "pairwise differences")
+    test = result.test or {}
+    if test.get("p_value") is not None:
+        console.print(
+            f"{test.get('name')}: statistic {test.get('statistic'):.3g}, "
+            f"p = {test.get('p_value'):.3g}"
+        )
