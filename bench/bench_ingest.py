@@ -71,7 +71,15 @@ def make_files(folder: Path, n: int) -> tuple[Path, Path]:
 
 def child(kind: str, path: str, workspace: str) -> None:
     start = time.perf_counter()
-    if kind.startswith("duckdb"):
+    if kind == "demo":
+        import journeykit
+        from journeykit.demo import generate, scale_for_events
+        from journeykit.ingest import load
+
+        files = generate(Path(workspace) / "files", people=scale_for_events(int(path)))
+        ws = journeykit.open(Path(workspace) / "ws")
+        n = load(ws, list(files.events)).loaded
+    elif kind.startswith("duckdb"):
         import duckdb
 
         con = duckdb.connect(str(Path(workspace) / "plain.duckdb"))
@@ -89,7 +97,7 @@ def child(kind: str, path: str, workspace: str) -> None:
     print(json.dumps({"seconds": seconds, "rows": n, "rss_mb": rss_mb}))
 
 
-def measure(kind: str, path: Path) -> dict[str, float]:
+def measure(kind: str, path: Path | int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as ws:
         out = subprocess.run(
             [sys.executable, __file__, "--child", kind, str(path), ws],
@@ -129,6 +137,7 @@ def main() -> None:
             ("plain DuckDB read_parquet", "duckdb-parquet", parquet),
             ("journeykit load (CSV)", "journeykit", csv),
             ("plain DuckDB read_csv", "duckdb-csv", csv),
+            ("demo generation + load", "demo", args.events),
         ]:
             m = measure(kind, path)
             rows.append((label, m["rows"], m["seconds"], m["rows"] / m["seconds"], m["rss_mb"]))
