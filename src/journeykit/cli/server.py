@@ -1,0 +1,78 @@
+"""``journeykit serve`` and ``journeykit keys``: the collector, the API and the dashboard."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from journeykit.cli.main import WorkspaceOpt, app, console, show_frame
+
+keys_app = typer.Typer(help="API keys: write (collect), read (query), admin.",
+                       no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+def _folder(workspace):  # type: ignore[no-untyped-def]
+    from journeykit.config import load_settings
+
+    return workspace or load_settings().store.workspace
+
+
+@app.command()
+def serve(
+    workspace: WorkspaceOpt = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    dashboard_key: Annotated[bool, typer.Option(
+        help="Make a read key for this session and print the dashboard URL with it.")] = True,
+) -> None:
+    """Serve the Segment-compatible collector, the query API and the dashboard."""
+    from journeykit.server import serve as run
+    from journeykit.server.keys import create_key
+
+    folder = _folder(workspace)
+    url = f"http://{host}:{port}/"
+    if dashboard_key:
+        key = create_key(folder, "read", "dashboard (journeykit serve)")
+        url += f"?key={key}"
+    console.print(f"journeykit is serving {folder}\n  dashboard: [bold]{url}[/bold]\n"
+                  f"  API docs:  http://{host}:{port}/docs", soft_wrap=True)
+    run(folder, host=host, port=port)
+
+
+@keys_app.command("create")
+def keys_create(
+    kind: Annotated[str, typer.Argument(help="write, read or admin.")],
+    name: Annotated[str, typer.Option(help="What the key is for.")] = "",
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Make a key; it is shown once (only its hash is kept)."""
+    from journeykit.server.keys import create_key
+
+    console.print(create_key(_folder(workspace), kind, name or kind))
+
+
+@keys_app.command("list")
+def keys_list(workspace: WorkspaceOpt = None) -> None:
+    """Keys with their kind, name and whether they are revoked."""
+    import dataclasses
+
+    import pandas as pd
+
+    from journeykit.server.keys import list_keys
+
+    rows = [dataclasses.asdict(k) for k in list_keys(_folder(workspace))]
+    show_frame(pd.DataFrame(rows), "keys")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key id (see `journeykit keys list`).")],
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Revoke a key at once."""
+    from journeykit.server.keys import revoke_key
+
+    key = revoke_key(_folder(workspace), key_id)
+    console.print(f"revoked {key.key_id} ({key.kind}, {key.name})")

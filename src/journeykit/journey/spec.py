@@ -1,0 +1,556 @@
+"""The journey spec: stages in order, touchpoints, goals, personas and KPIs.
+
+A spec is written in YAML (or built in Python with :class:`SpecBuilder`) and read into frozen
+pydantic models. Every problem is an :class:`~journeykit.errors.InvalidSpec` naming the field
+(``stages[1].touchpoints[0].events``) and, for YAML, the line.
+
+.. code-block:: yaml
+
+    name: Online shop
+    stages:
+      - name: consideration
+        touchpoints:
+          - {name: Product page, events: [Product Viewed], channel: [web, app]}
+      - name: purchase
+        touchpoints:
+          - {name: Checkout, events: [Checkout Started]}
+          - {name: Payment failure, events: [Payment Failed], kind: error}
+        kpis:
+          - {name: Checkout conversion, metric: conversion, touchpoint: Checkout, target: 0.7}
+    goals:
+      - {name: Order, event: Order Completed}
+    personas:
+      - {name: iOS app users, where: 'properties.platform == "ios"'}
+
+Touchpoints match events by name, optionally by channel and by an event filter (``where``, the
+filter language of :mod:`journeykit.analytics.filters`). An event belongs to the first
+touchpoint, in spec order, that matches it. Two touchpoints overlap, and the spec is refused,
+when an earlier one without a ``where`` takes an event name on a channel that a later one also
+claims (the later one would silently lose those events).
+
+A touchpoint's ``kind`` says who acts: ``action`` (the customer does something), ``contact``
+(a conversation with the business: chat, phone; waits and repeat contacts are measured),
+``message`` (the business sends something), ``feedback`` (a survey answer, a review) or
+``error`` (something went wrong). Messages and feedback do not move a person between stages
+unless ``advances: true`` says so; the other kinds do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from journeykit.errors import InvalidSpec
+
+Kind = Literal["action", "contact", "message", "feedback", "error"]
+Metric = Literal[
+    "people",
+    "events",
+    "conversion",
+    "next_stage",
+    "drop_off",
+    "median_hours",
+    "emotion",
+    "nps",
+    "csat",
+    "ces",
+    "revenue",
+    "repeat_rate",
+    "wait_seconds",
+    "long_wait_share",
+]
+Loc = tuple[str | int, ...]
+
+#: Metrics for which a lower value is the better one (the rest: higher is better).
+LOWER_IS_BETTER: frozenset[str] = frozenset(
+    {"drop_off", "median_hours", "repeat_rate", "wait_seconds", "long_wait_share"}
+)
+
+
+def _listify(value: Any) -> Any:
+    if isinstance(value, str):
+        return (value,)
+    return value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Touchpoint(_Model):
+    """A point of contact: the events (and channels, and an optional event filter) it takes.
+
+    Attributes:
+        name: unique in the spec.
+        events: event names (``event:`` with one name is accepted too).
+        channels: channels it takes (``channel:`` too); ``None``: any channel.
+        where: an event filter (``properties.platform == "ios"``).
+        kind: who acts (see the module docstring).
+        advances: whether reaching it moves the person into its stage (default by kind).
+        stage: the stage, for touchpoints listed at the top level of a spec.
+        description: free text shown on the map.
+    """
+
+    name: str = Field(min_length=1)
+    events: tuple[str, ...] = Field(min_length=1)
+    channels: tuple[str, ...] | None = None
+    where: str | None = None
+    kind: Kind = "action"
+    advances: bool | None = None
+    stage: str | None = None
+    description: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthands(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            data = dict(data)
+            for short, full in (("event", "events"), ("channel", "channels")):
+                if short in data:
+                    if full in data:
+                        raise ValueError(f"give either {short!r} or {full!r}, not both")
+                    data[full] = data.pop(short)
+            for full in ("events", "channels"):
+                if full in data:
+                    data[full] = _listify(data[full])
+        return data
+
+    @field_validator("events", "channels")
+    @classmethod
+    def _non_empty_names(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is not None:
+            for item in value:
+                if not str(item).strip():
+                    raise ValueError("names cannot be empty")
+        return value
+
+    @property
+    def moves(self) -> bool:
+        """Whether this touchpoint moves a person into its stage."""
+        if self.advances is not None:
+            return self.advances
+        return self.kind not in ("message", "feedback")
+
+
+class KPI(_Model):
+    """A number the map reports for a stage, with an optional target.
+
+    ``metric`` is measured on ``touchpoint`` when given, else on the whole stage.
+    """
+
+    name: str = Field(min_length=1)
+    metric: Metric
+    touchpoint: str | None = None
+    target: float | None = None
+    stage: str | None = None
+
+    @property
+    def higher_is_better(self) -> bool:
+        """Direction of the metric."""
+        return self.metric not in LOWER_IS_BETTER
+
+
+class Stage(_Model):
+    """One stage of the designed journey and the touchpoints that belong to it."""
+
+    name: str = Field(min_length=1)
+    description: str | None = None
+    touchpoints: tuple[Touchpoint, ...] = ()
+    kpis: tuple[KPI, ...] = ()
+
+
+class Goal(_Model):
+    """A goal event (a conversion); its ``revenue`` column is the value of the conversion."""
+
+    name: str = Field(min_length=1)
+    event: str = Field(min_length=1)
+    where: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_default(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"name": data, "event": data}
+        if isinstance(data, Mapping) and "name" not in data and "event" in data:
+            return {**data, "name": data["event"]}
+        return data
+
+
+class Persona(_Model):
+    """A group of people named by a filter (any field of the filter language)."""
+
+    name: str = Field(min_length=1)
+    where: str = Field(min_length=1)
+    description: str | None = None
+
+
+class MapSettings(_Model):
+    """How the map measures.
+
+    Attributes:
+        survey_event: the event that carries survey answers (properties survey, score,
+            touchpoint, comment).
+        long_wait_seconds: a wait (``properties.wait_seconds``) at least this long is long.
+        breakdowns: event properties to break touchpoints down by (drop-off per value).
+        min_people: smallest group a pain point or a breakdown is reported for.
+        period: the date ranges the map can be switched to.
+        horizon_days: touches this close to the last event are too young to judge drop-off
+            by; pain points use older ones.
+        currency: shown before money on the map ("£", "$", "EUR "); nothing by default.
+    """
+
+    survey_event: str = "Survey Answered"
+    long_wait_seconds: float = Field(default=300.0, gt=0)
+    breakdowns: tuple[str, ...] = ("platform",)
+    min_people: int = Field(default=30, ge=1)
+    period: Literal["month", "week"] = "month"
+    horizon_days: float = Field(default=28.0, ge=0)
+    currency: str = ""
+
+    @field_validator("breakdowns", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return _listify(value)
+
+
+class JourneySpec(_Model):
+    """A designed journey. Read one with :func:`load_spec` or build one with :class:`SpecBuilder`.
+
+    >>> spec = JourneySpec.from_yaml('''
+    ... stages:
+    ...   - {name: visit, touchpoints: [{name: Visit, event: Session Started}]}
+    ...   - {name: buy, touchpoints: [{name: Order, event: Order Completed}]}
+    ... goals: [Order Completed]
+    ... ''')
+    >>> spec.stage_names, spec.touchpoint("Order").stage
+    (('visit', 'buy'), 'buy')
+    """
+
+    name: str = "journey"
+    description: str | None = None
+    stages: tuple[Stage, ...] = Field(min_length=1)
+    touchpoints: tuple[Touchpoint, ...] = ()
+    kpis: tuple[KPI, ...] = ()
+    goals: tuple[Goal, ...] = Field(min_length=1)
+    personas: tuple[Persona, ...] = ()
+    settings: MapSettings = MapSettings()
+
+    # --- reading ------------------------------------------------------------------------------
+
+    @classmethod
+    def from_yaml(cls, text: str, *, file: str | None = None) -> JourneySpec:
+        """Read and check a spec from YAML text (see :func:`load_spec` for files)."""
+        return _from_yaml(text, file)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> JourneySpec:
+        """Read and check a spec from plain data (what YAML gives)."""
+        return _build(data, None, None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as plain data, without defaults, top-level touchpoints folded into stages."""
+        data = self.normalised().model_dump(exclude_defaults=True, exclude_none=True)
+        data.pop("touchpoints", None)
+        data.pop("kpis", None)
+        for stage in data["stages"]:
+            for tp in stage.get("touchpoints", []):
+                tp.pop("stage", None)
+            for kpi in stage.get("kpis", []):
+                kpi.pop("stage", None)
+        return data
+
+    def to_yaml(self) -> str:
+        """The spec as YAML text that :meth:`from_yaml` reads back to an equal spec."""
+        import yaml
+
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True, width=100)
+
+    # --- the normalised view ------------------------------------------------------------------
+
+    def normalised(self) -> JourneySpec:
+        """The same spec with top-level touchpoints and KPIs moved into their stages."""
+        if not self.touchpoints and not self.kpis:
+            return self
+        stages = []
+        for stage in self.stages:
+            extra_tp = tuple(
+                tp.model_copy(update={"stage": None})
+                for tp in self.touchpoints
+                if tp.stage == stage.name
+            )
+            extra_kpi = tuple(
+                k.model_copy(update={"stage": None}) for k in self.kpis if k.stage == stage.name
+            )
+            stages.append(
+                stage.model_copy(
+                    update={
+                        "touchpoints": stage.touchpoints + extra_tp,
+                        "kpis": stage.kpis + extra_kpi,
+                    }
+                )
+            )
+        return self.model_copy(update={"stages": tuple(stages), "touchpoints": (), "kpis": ()})
+
+    @property
+    def stage_names(self) -> tuple[str, ...]:
+        """Stage names in the designed order."""
+        return tuple(s.name for s in self.stages)
+
+    def all_touchpoints(self) -> tuple[Touchpoint, ...]:
+        """Every touchpoint in matching order (stage by stage), each with its ``stage`` set."""
+        out: list[Touchpoint] = []
+        for stage in self.normalised().stages:
+            out.extend(tp.model_copy(update={"stage": stage.name}) for tp in stage.touchpoints)
+        return tuple(out)
+
+    def touchpoint(self, name: str) -> Touchpoint:
+        """The touchpoint called ``name`` (with its stage set)."""
+        for tp in self.all_touchpoints():
+            if tp.name == name:
+                return tp
+        from journeykit.errors import NotFound
+
+        raise NotFound("touchpoint", name, [tp.name for tp in self.all_touchpoints()])
+
+    def stage_index(self, name: str) -> int:
+        """Position of a stage in the designed order (0-based)."""
+        try:
+            return self.stage_names.index(name)
+        except ValueError:
+            from journeykit.errors import NotFound
+
+            raise NotFound("stage", name, list(self.stage_names)) from None
+
+    @property
+    def goal_events(self) -> tuple[str, ...]:
+        """The event names of the goals."""
+        return tuple(dict.fromkeys(g.event for g in self.goals))
+
+
+# --- building from data, with locations ---------------------------------------------------------
+
+
+class _Locator:
+    """Finds the YAML line of a location such as ``("stages", 1, "touchpoints", 0, "events")``."""
+
+    def __init__(self, root: Any) -> None:
+        self.root = root
+
+    def line(self, loc: Loc) -> int | None:
+        import yaml
+
+        node = self.root
+        found = None if node is None else node.start_mark.line + 1
+        for part in loc:
+            if isinstance(node, yaml.MappingNode):
+                nxt = None
+                for key, value in node.value:
+                    if key.value == part:
+                        found = key.start_mark.line + 1
+                        nxt = value
+                        break
+                if nxt is None:
+                    return found
+                node = nxt
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+                if part >= len(node.value):
+                    return found
+                node = node.value[part]
+                found = node.start_mark.line + 1
+            else:
+                return found
+        return found
+
+
+def field_path(loc: Loc) -> str:
+    """``("stages", 1, "events")`` -> ``"stages[1].events"``.
+
+    >>> field_path(("stages", 1, "touchpoints", 0, "events"))
+    'stages[1].touchpoints[0].events'
+    """
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _from_yaml(text: str, file: str | None) -> JourneySpec:
+    import yaml
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InvalidSpec(f"not valid YAML: {problem}", line=line, file=file) from None
+    if not isinstance(data, Mapping):
+        raise InvalidSpec(
+            "a journey spec is a YAML mapping with 'stages' and 'goals'",
+            line=1 if root is None else root.start_mark.line + 1,
+            file=file,
+        )
+    return _build(data, _Locator(root), file)
+
+
+def _build(data: Mapping[str, Any], locator: _Locator | None, file: str | None) -> JourneySpec:
+    def fail(reason: str, loc: Loc) -> InvalidSpec:
+        line = locator.line(loc) if locator is not None else None
+        return InvalidSpec(reason, field=field_path(loc) or None, line=line, file=file)
+
+    try:
+        spec = JourneySpec.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown field {loc[-1]!r}"
+        raise fail(msg, loc) from None
+    from journeykit.journey.spec_rules import problems
+
+    problem = next(iter(problems(spec)), None)
+    if problem is not None:
+        raise fail(*problem)
+    return spec
+
+
+def load_spec(source: str | Path | JourneySpec | Mapping[str, Any]) -> JourneySpec:
+    """Read a journey spec from a YAML file, YAML text, plain data or a spec (checked again).
+
+    Raises:
+        InvalidSpec: with the field and (for YAML) the line of the first problem.
+
+    >>> load_spec("stages: [{name: a, touchpoints: [{name: A, event: X}]}]\\ngoals: [Y]").goal_events
+    ('Y',)
+    >>> load_spec("stages: [{name: a, touchpoints: [{name: A, event: X, stage: b}]}]\\ngoals: [Y]")
+    Traceback (most recent call last):
+    ...
+    journeykit.errors.InvalidSpec: field 'stages[0].touchpoints[0].stage': touchpoint 'A' sits in stage 'a' but says stage 'b' (line 1)
+    """
+    if isinstance(source, JourneySpec):
+        return _build(source.model_dump(exclude_defaults=True), None, None)
+    if isinstance(source, Mapping):
+        return _build(source, None, None)
+    text = str(source)
+    if isinstance(source, Path) or ("\n" not in text and text.endswith((".yaml", ".yml"))):
+        path = Path(text)
+        try:
+            body = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidSpec(f"cannot read the spec: {exc}", file=str(path)) from None
+        return _from_yaml(body, str(path))
+    return _from_yaml(text, None)
+
+
+def demo_spec_path() -> Path:
+    """The shipped spec for the demo retailer (``journeykit demo`` data)."""
+    from importlib import resources
+
+    return Path(str(resources.files("journeykit.journey").joinpath("specs", "demo.yaml")))
+
+
+class SpecBuilder:
+    """Build a spec in Python; :meth:`build` checks it like a YAML spec.
+
+    >>> spec = (SpecBuilder("Shop")
+    ...     .stage("browse").touchpoint("Product page", events=["Product Viewed"], channel="web")
+    ...     .stage("buy").touchpoint("Checkout", events=["Checkout Started"])
+    ...     .kpi("Checkout conversion", "conversion", touchpoint="Checkout", target=0.7)
+    ...     .goal("Order Completed")
+    ...     .persona("Web", 'channel == "web"')
+    ...     .build())
+    >>> [tp.name for tp in spec.all_touchpoints()]
+    ['Product page', 'Checkout']
+    """
+
+    def __init__(self, name: str = "journey", description: str | None = None) -> None:
+        self._data: dict[str, Any] = {"name": name, "stages": [], "goals": [], "personas": []}
+        if description:
+            self._data["description"] = description
+
+    def stage(self, name: str, description: str | None = None) -> SpecBuilder:
+        """Add the next stage; touchpoints and KPIs added after it belong to it."""
+        entry: dict[str, Any] = {"name": name, "touchpoints": [], "kpis": []}
+        if description:
+            entry["description"] = description
+        self._data["stages"].append(entry)
+        return self
+
+    def _current(self, what: str) -> dict[str, Any]:
+        if not self._data["stages"]:
+            raise InvalidSpec(f"add a stage before its first {what}", field="stages")
+        return self._data["stages"][-1]
+
+    def touchpoint(
+        self,
+        name: str,
+        *,
+        events: Sequence[str] | str,
+        channel: Sequence[str] | str | None = None,
+        where: str | None = None,
+        kind: Kind = "action",
+        advances: bool | None = None,
+        description: str | None = None,
+    ) -> SpecBuilder:
+        """Add a touchpoint to the current stage."""
+        entry: dict[str, Any] = {"name": name, "events": _listify(events), "kind": kind}
+        for key, value in (
+            ("channels", _listify(channel)),
+            ("where", where),
+            ("advances", advances),
+            ("description", description),
+        ):
+            if value is not None:
+                entry[key] = value
+        self._current("touchpoint")["touchpoints"].append(entry)
+        return self
+
+    def kpi(
+        self,
+        name: str,
+        metric: Metric,
+        *,
+        touchpoint: str | None = None,
+        target: float | None = None,
+    ) -> SpecBuilder:
+        """Add a KPI to the current stage."""
+        entry: dict[str, Any] = {"name": name, "metric": metric}
+        if touchpoint is not None:
+            entry["touchpoint"] = touchpoint
+        if target is not None:
+            entry["target"] = target
+        self._current("KPI")["kpis"].append(entry)
+        return self
+
+    def goal(self, event: str, *, name: str | None = None, where: str | None = None) -> SpecBuilder:
+        """Add a goal event."""
+        entry: dict[str, Any] = {"name": name or event, "event": event}
+        if where is not None:
+            entry["where"] = where
+        self._data["goals"].append(entry)
+        return self
+
+    def persona(self, name: str, where: str, description: str | None = None) -> SpecBuilder:
+        """Add a persona."""
+        entry = {"name": name, "where": where}
+        if description:
+            entry["description"] = description
+        self._data["personas"].append(entry)
+        return self
+
+    def settings(self, **values: Any) -> SpecBuilder:
+        """Set map settings (see :class:`MapSettings`)."""
+        self._data.setdefault("settings", {}).update(values)
+        return self
+
+    def build(self) -> JourneySpec:
+        """The checked spec."""
+        return _build(self._data, None, None)
