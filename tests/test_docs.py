@@ -39,6 +39,6 @@ def test_readme_quickstart_runs(tmp_path, monkeypatch):
     assert blocks, "the README has a Python quickstart"
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {}
-    exec(compile(blocks[0], "README.md", "exec"), namespace)  # noqa: S102 - our own docs
+    exec(compile(blocks[0], "README.md", "exec"), namespace)
     ws = namespace["ws"]
     assert ws.summary().events > 1000

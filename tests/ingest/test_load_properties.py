@@ -28,13 +28,15 @@ def event_logs(draw):
                 ids[kind] = {"email": f"p{v}@x.io", "phone": f"+1{v}"}.get(kind, f"{kind[0]}{v}")
         if not ids:
             ids["anonymous_id"] = f"a{draw(st.integers(0, 4))}"
-        rows.append({
-            "event_id": f"e{i}",
-            # few distinct minutes so timestamps tie often
-            "ts": (START + timedelta(minutes=draw(st.integers(0, 5)))).isoformat(),
-            "event": draw(st.sampled_from(["A", "B", "C"])),
-            **ids,
-        })
+        rows.append(
+            {
+                "event_id": f"e{i}",
+                # few distinct minutes so timestamps tie often
+                "ts": (START + timedelta(minutes=draw(st.integers(0, 5)))).isoformat(),
+                "event": draw(st.sampled_from(["A", "B", "C"])),
+                **ids,
+            }
+        )
     return rows
 
 

@@ -18,8 +18,13 @@ from journeykit.ingest.stage import parse_mapping
 
 ROWS = [
     {"ts": "2026-03-01T10:00:00Z", "event": "Page Viewed", "anonymous_id": "a1", "channel": "Web"},
-    {"ts": "2026-03-01T12:30:00+02:00", "event": "Order Completed", "user_id": "u1",
-     "revenue": 30.5, "properties": {"items": 2}},
+    {
+        "ts": "2026-03-01T12:30:00+02:00",
+        "event": "Order Completed",
+        "user_id": "u1",
+        "revenue": 30.5,
+        "properties": {"items": 2},
+    },
 ]
 
 
@@ -41,19 +46,30 @@ def test_list_of_dicts_normalises_time_channel_and_properties(ws):
 @pytest.mark.parametrize("kind", ["pandas", "polars", "arrow"])
 def test_dataframes(ws, kind):
     frame = pd.DataFrame(
-        {"ts": pd.to_datetime(["2026-03-01 10:00", "2026-03-02 11:00"]),
-         "event": ["A", "B"], "user_id": ["u1", "u2"], "revenue": [1.0, None]}
+        {
+            "ts": pd.to_datetime(["2026-03-01 10:00", "2026-03-02 11:00"]),
+            "event": ["A", "B"],
+            "user_id": ["u1", "u2"],
+            "revenue": [1.0, None],
+        }
     )
-    source = {"pandas": frame, "polars": pl.from_pandas(frame),
-              "arrow": pa.Table.from_pandas(frame)}[kind]
+    source = {
+        "pandas": frame,
+        "polars": pl.from_pandas(frame),
+        "arrow": pa.Table.from_pandas(frame),
+    }[kind]
     assert load(ws, source).loaded == 2
     assert ws.store.scalar("SELECT count(DISTINCT person_id) FROM events") == 2
 
 
 def test_csv_parquet_jsonl_give_the_same_events(tmp_path, ws):
     frame = pd.DataFrame(
-        {"event_id": ["e1", "e2", "e3"], "ts": ["2026-03-01 10:00:00"] * 3,
-         "event": ["A", "B", "C"], "user_id": ["u1", "u1", "u2"]}
+        {
+            "event_id": ["e1", "e2", "e3"],
+            "ts": ["2026-03-01 10:00:00"] * 3,
+            "event": ["A", "B", "C"],
+            "user_id": ["u1", "u1", "u2"],
+        }
     )
     frame.to_csv(tmp_path / "x.csv", index=False)
     frame.to_parquet(tmp_path / "x.parquet")
@@ -98,11 +114,14 @@ def test_mapping_names_a_missing_column(tmp_path, ws):
 
 
 def test_epoch_seconds_and_milliseconds(ws):
-    rows = [{"ts": "1772359200", "event": "A", "user_id": "u"},
-            {"ts": "1772359200000", "event": "B", "user_id": "u"}]
+    rows = [
+        {"ts": "1772359200", "event": "A", "user_id": "u"},
+        {"ts": "1772359200000", "event": "B", "user_id": "u"},
+    ]
     load(ws, rows)
     assert {str(v[0]) for v in ws.store.fetchall("SELECT ts FROM events")} == {
-        "2026-03-01 10:00:00"}
+        "2026-03-01 10:00:00"
+    }
 
 
 def test_stable_event_id_makes_reload_a_no_op(tmp_path, ws):
@@ -125,21 +144,28 @@ def test_bad_rows_are_reported_and_good_rows_kept(tmp_path, ws):
     path = tmp_path / "mixed.csv"
     path.write_text(
         "ts,event,user_id,revenue,properties\n"
-        "2026-03-01 10:00,A,u1,,\n"            # line 2 good
-        ",B,u1,,\n"                              # line 3 missing ts
-        "yesterday,C,u1,,\n"                     # line 4 unparseable ts
-        "2026-03-01 10:00,,u1,,\n"               # line 5 no event
-        "2026-03-01 10:00,D,,,\n"                # line 6 no identifier
-        "2026-03-01 10:00,E,u1,ten,\n"           # line 7 revenue not a number
-        '2026-03-01 10:00,F,u1,,"[1,2]"\n'       # line 8 properties not an object
-        "2099-01-01 10:00,G,u1,,\n"              # line 9 in the future
-        "2026-03-01 11:00,H,u2,5,\n"             # line 10 good
+        "2026-03-01 10:00,A,u1,,\n"  # line 2 good
+        ",B,u1,,\n"  # line 3 missing ts
+        "yesterday,C,u1,,\n"  # line 4 unparseable ts
+        "2026-03-01 10:00,,u1,,\n"  # line 5 no event
+        "2026-03-01 10:00,D,,,\n"  # line 6 no identifier
+        "2026-03-01 10:00,E,u1,ten,\n"  # line 7 revenue not a number
+        '2026-03-01 10:00,F,u1,,"[1,2]"\n'  # line 8 properties not an object
+        "2099-01-01 10:00,G,u1,,\n"  # line 9 in the future
+        "2026-03-01 11:00,H,u2,5,\n"  # line 10 good
     )
     report = load(ws, path)
     assert report.loaded == 2
     got = {(r.row, r.field) for r in report.rejects}
-    assert got == {(3, "ts"), (4, "ts"), (5, "event"), (6, "anonymous_id"), (7, "revenue"),
-                   (8, "properties"), (9, "ts")}
+    assert got == {
+        (3, "ts"),
+        (4, "ts"),
+        (5, "event"),
+        (6, "anonymous_id"),
+        (7, "revenue"),
+        (8, "properties"),
+        (9, "ts"),
+    }
     reasons = {r.row: r.reason for r in report.rejects}
     assert reasons[4] == "cannot parse timestamp yesterday"
     assert "future" in reasons[9]
@@ -157,9 +183,10 @@ def test_non_utf8_and_ragged_lines_keep_line_numbers(tmp_path, ws):
     report = load(ws, path)
     assert report.loaded == 2
     assert {(r.row, r.reason.split(":")[0]) for r in report.rejects} >= {
-        (3, "bytes that are not UTF-8")}
+        (3, "bytes that are not UTF-8")
+    }
     assert {r.row for r in report.rejects} == {3, 4, 5}
-    assert dict((r.row, r.field) for r in report.rejects)[5] == "ts"
+    assert {r.row: r.field for r in report.rejects}[5] == "ts"
 
 
 def test_jsonl_bad_lines(tmp_path, ws):

@@ -12,8 +12,11 @@ from journeykit.ingest.segment import event_time, flatten
 
 
 def test_clock_skew_correction():
-    msg = {"originalTimestamp": "2026-03-01T10:00:00Z", "sentAt": "2026-03-01T10:00:05Z",
-           "receivedAt": "2026-03-01T09:00:10Z"}
+    msg = {
+        "originalTimestamp": "2026-03-01T10:00:00Z",
+        "sentAt": "2026-03-01T10:00:05Z",
+        "receivedAt": "2026-03-01T09:00:10Z",
+    }
     # the device clock runs an hour fast: ts = receivedAt - (sentAt - originalTimestamp)
     assert event_time(msg, None) == datetime(2026, 3, 1, 9, 0, 5)
 
@@ -35,8 +38,10 @@ def test_time_without_sent_at_uses_timestamp():
         ({"type": "track", "event": "A", "userId": "u", "properties": [1]}, "properties"),
         ({"type": "track", "event": "A", "userId": {"x": 1}}, "userId"),
         ({"type": "track", "event": "A", "userId": "u", "timestamp": "soon"}, "timestamp"),
-        ({"type": "track", "event": "A", "userId": "u", "properties": {"revenue": "ten"}},
-         "properties.revenue"),
+        (
+            {"type": "track", "event": "A", "userId": "u", "properties": {"revenue": "ten"}},
+            "properties.revenue",
+        ),
         ("not an object", "message"),
     ],
 )
@@ -47,20 +52,35 @@ def test_bad_messages_name_the_field(message, field):
 
 
 def test_page_screen_identify_group_shapes():
-    page = message_to_row({"type": "page", "name": "Pricing", "anonymousId": "a",
-                           "context": {"page": {"url": "https://x"}}}, datetime(2026, 3, 1))
+    page = message_to_row(
+        {
+            "type": "page",
+            "name": "Pricing",
+            "anonymousId": "a",
+            "context": {"page": {"url": "https://x"}},
+        },
+        datetime(2026, 3, 1),
+    )
     assert (page["event"], page["channel"]) == ("Page Viewed", "web")
-    screen = message_to_row({"type": "screen", "userId": "u",
-                             "context": {"channel": "mobile", "device": {"id": "d1"}}},
-                            datetime(2026, 3, 1))
+    screen = message_to_row(
+        {"type": "screen", "userId": "u", "context": {"channel": "mobile", "device": {"id": "d1"}}},
+        datetime(2026, 3, 1),
+    )
     assert (screen["event"], screen["channel"], screen["device_id"]) == (
-        "Screen Viewed", "app", "d1")
-    ident = message_to_row({"type": "identify", "userId": "u",
-                            "traits": {"email": "A@B.c", "phone": "+1 2", "crm_id": 7}},
-                           datetime(2026, 3, 1))
+        "Screen Viewed",
+        "app",
+        "d1",
+    )
+    ident = message_to_row(
+        {
+            "type": "identify",
+            "userId": "u",
+            "traits": {"email": "A@B.c", "phone": "+1 2", "crm_id": 7},
+        },
+        datetime(2026, 3, 1),
+    )
     assert (ident["email"], ident["phone"], ident["crm_id"]) == ("A@B.c", "+1 2", "7")
-    group = message_to_row({"type": "group", "userId": "u", "groupId": "g1"},
-                           datetime(2026, 3, 1))
+    group = message_to_row({"type": "group", "userId": "u", "groupId": "g1"}, datetime(2026, 3, 1))
     assert '"group_id":"g1"' in group["properties"]
 
 
@@ -69,8 +89,13 @@ def test_batch_keeps_good_messages_and_reports_bad_by_position(ws):
         "batch": [
             {"type": "track", "event": "A", "userId": "u1", "messageId": "m1"},
             {"type": "track", "userId": "u1"},
-            {"type": "track", "event": "B", "userId": "u1", "messageId": "m2",
-             "timestamp": "2099-01-01T00:00:00Z"},
+            {
+                "type": "track",
+                "event": "B",
+                "userId": "u1",
+                "messageId": "m2",
+                "timestamp": "2099-01-01T00:00:00Z",
+            },
             {"type": "identify", "userId": "u1", "traits": {"email": "x@y.z"}},
         ],
         "context": {"channel": "server"},

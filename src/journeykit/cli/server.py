@@ -8,8 +8,7 @@ import typer
 
 from journeykit.cli.main import WorkspaceOpt, app, console, show_frame
 
-keys_app = typer.Typer(help="API keys: write (collect), read (query), admin.",
-                       no_args_is_help=True)
+keys_app = typer.Typer(help="API keys: write (collect), read (query), admin.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
 
@@ -24,8 +23,10 @@ def serve(
     workspace: WorkspaceOpt = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
-    dashboard_key: Annotated[bool, typer.Option(
-        help="Make a read key for this session and print the dashboard URL with it.")] = True,
+    dashboard_key: Annotated[
+        bool,
+        typer.Option(help="Make a read key for this session and print the dashboard URL with it."),
+    ] = True,
 ) -> None:
     """Serve the Segment-compatible collector, the query API and the dashboard."""
     from journeykit.server import serve as run
@@ -36,8 +37,11 @@ def serve(
     if dashboard_key:
         key = create_key(folder, "read", "dashboard (journeykit serve)")
         url += f"?key={key}"
-    console.print(f"journeykit is serving {folder}\n  dashboard: [bold]{url}[/bold]\n"
-                  f"  API docs:  http://{host}:{port}/docs", soft_wrap=True)
+    console.print(
+        f"journeykit is serving {folder}\n  dashboard: [bold]{url}[/bold]\n"
+        f"  API docs:  http://{host}:{port}/docs",
+        soft_wrap=True,
+    )
     run(folder, host=host, port=port)
 
 
