@@ -197,7 +197,7 @@ def parse_filter(text: str | Filter) -> Filter:
     >>> parse_filter("channel = 'app'")
     Traceback (most recent call last):
     ...
-    journeykit.errors.InvalidFilter: field 'filter': use == to compare
+    journeykit.errors.InvalidFilter: field 'filter': unexpected character '=' (use == to compare)
       channel = 'app'
               ^
     """
