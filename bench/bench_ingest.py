@@ -124,20 +124,27 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--demo-events", type=int, default=1_000_000)
     parser.add_argument("--child", nargs=3)
+    parser.add_argument("--make", nargs=2)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
+    if args.make:
+        make_files(Path(args.make[0]), int(args.make[1]))
+        return
     with tempfile.TemporaryDirectory() as tmp:
-        parquet, csv = make_files(Path(tmp), args.events)
+        # made in its own process: a child forked from a big parent would report its peak
+        subprocess.run([sys.executable, __file__, "--make", tmp, str(args.events)], check=True)
+        parquet, csv = Path(tmp) / "events.parquet", Path(tmp) / "events.csv"
         rows = []
         for label, kind, path in [
             ("journeykit load (Parquet)", "journeykit", parquet),
             ("plain DuckDB read_parquet", "duckdb-parquet", parquet),
             ("journeykit load (CSV)", "journeykit", csv),
             ("plain DuckDB read_csv", "duckdb-csv", csv),
-            ("demo generation + load", "demo", args.events),
+            ("demo generation + load", "demo", args.demo_events),
         ]:
             m = measure(kind, path)
             rows.append((label, m["rows"], m["seconds"], m["rows"] / m["seconds"], m["rss_mb"]))
@@ -146,7 +153,8 @@ def main() -> None:
         "# Loading benchmark",
         "",
         f"Machine: {machine()}.",
-        f"Command: `.venv/bin/python bench/bench_ingest.py --events {args.events}`",
+        f"Command: `.venv/bin/python bench/bench_ingest.py --events {args.events} "
+        f"--demo-events {args.demo_events}`",
         "",
         "Synthetic events (~25 per person, 40 % identified), one file each; journeykit's load",
         "validates, normalises, dedupes, stitches identities and writes events in journey order",
