@@ -1,0 +1,68 @@
+"""The background loader on a real workspace and spool (no HTTP)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from journeykit.errors import InputError, StoreError
+from journeykit.server.loader import Loader, _systemic
+from journeykit.server.messages import Bounds, check_messages, encode_record, expand, parse_body
+from journeykit.server.spool import Spool
+
+BOUNDS = Bounds(max_future=timedelta(hours=24), max_past=timedelta(days=3650))
+
+
+def _record(messages: list[dict]) -> bytes:
+    body = json.dumps({"batch": messages}).encode()
+    received = datetime.now().replace(microsecond=0)
+    checked = check_messages(
+        expand(parse_body(body), None), received, BOUNDS, body=body, max_message_bytes=32768
+    )
+    return encode_record(body, None, received, checked, "k")
+
+
+def test_loader_stores_records_and_sets_undecodable_ones_aside(ws):
+    spool = Spool(ws.path / "spool")
+    spool.start()
+    spool.append_sync(_record([{"event": "A", "userId": "u1"}, {"event": "B", "userId": "u1"}]))
+    spool.append_sync(b"not a record at all")
+    spool.append_sync(_record([{"event": "C", "userId": "u2"}, {"userId": "no event"}]))
+    loader = Loader(ws, spool, linger_seconds=0.05)
+    loader.start()
+    assert loader.flush(60)
+    assert sorted(r[0] for r in ws.store.fetchall("SELECT event FROM events")) == ["A", "B", "C"]
+    assert loader.stats.loaded == 3 and loader.stats.dead_letters == 1
+    dead = (ws.path / "spool" / "dead" / "records.jsonl").read_text().splitlines()
+    assert json.loads(dead[0])["record"] == "not a record at all"
+    assert spool.committed == spool.durable
+    loader.stop(10)
+    spool.close()
+
+
+def test_loading_again_after_a_lost_commit_stores_nothing_twice(ws):
+    spool = Spool(ws.path / "spool")
+    spool.start()
+    spool.append_sync(_record([{"event": "A", "userId": "u1"}]))  # no messageId: one is given
+    loader = Loader(ws, spool, linger_seconds=0.05)
+    loader.start()
+    assert loader.flush(60)
+    loader.stop(10)
+    spool.close()
+    (ws.path / "spool" / "committed").write_text(f"{spool.committed.segment} 0\n")
+    again = Spool(ws.path / "spool")
+    again.start()
+    second = Loader(ws, again, linger_seconds=0.05)
+    second.start()
+    assert second.flush(60)
+    assert second.stats.duplicates == 1 and second.stats.loaded == 0
+    assert ws.store.scalar("SELECT count(*) FROM events") == 1
+    second.stop(10)
+    again.close()
+
+
+def test_store_failures_are_not_blamed_on_the_data():
+    assert _systemic(StoreError("store write failed: IO Error: No space left on device"))
+    assert _systemic(OSError(28, "No space left on device"))
+    assert not _systemic(InputError("bad", field="event"))
+    assert not _systemic(StoreError("store query failed: Constraint Error: duplicate key"))
