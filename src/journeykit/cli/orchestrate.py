@@ -116,7 +116,8 @@ def backtest_(
     """Replay stored events: who would enter, messages per person per week, conversion."""
     from datetime import timedelta
 
-    from journeykit.orchestrate import backtest, validate_file
+    from journeykit.orchestrate import validate_file
+    from journeykit.orchestrate.backtest import backtest
 
     automations = validate_file(path)
     ws = open_ws(workspace)

@@ -93,6 +93,12 @@ def spool_status(state: ServerState, flushed: bool | None = None) -> dict[str, A
         "rejected_by_loader": stats.rejected,
         "dead_letters": stats.dead_letters,
         "last_error": stats.last_error,
+        "store_memory_bytes": int(
+            state.ws.store.scalar(
+                "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()"
+            )
+            or 0
+        ),
         "flushed": flushed,
     }
 

@@ -276,4 +276,5 @@ class SpoolStatus(BaseModel):
     rejected_by_loader: int
     dead_letters: int
     last_error: str | None
+    store_memory_bytes: int = Field(description="Memory the store engine holds (its cache).")
     flushed: bool | None = None
