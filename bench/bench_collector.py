@@ -377,8 +377,11 @@ def report(
         f"| {soaked['rss_end_mb']:.0f} | {soaked['rss_flushed_mb']:.0f} "
         f"| {soaked['store_memory_mb']:.0f} | {soaked['p50_ms']:.1f} | {soaked['p99_ms']:.1f} |",
         "",
-        "DuckDB keeps the store's pages cached up to its `memory_limit` (2 GB by default, "
-        "`[store] memory_limit`), so resident memory grows with the store until then.",
+        "Resident memory grows with the store: DuckDB keeps the table's pages in its buffer "
+        "pool up to `memory_limit` (2 GB by default, `[store] memory_limit`); *of which DuckDB* "
+        "is its `duckdb_memory()` once everything was loaded (`store_memory_bytes` in "
+        "`GET /v1/admin/spool`), the rest is the Python process (about 300 MB with its "
+        "libraries) and memory the allocators keep after the loader's batches.",
     ]
     return lines
 
