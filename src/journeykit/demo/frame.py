@@ -19,25 +19,10 @@ import pyarrow.compute as pc
 
 from journeykit.demo.identity import Identities
 from journeykit.demo.vocab import CHANNELS, EV, EVENTS
+from journeykit.schema.events import INPUT_COLUMNS
 
-#: Columns of the demo event files, in order (the raw input layout of the loader).
-COLUMNS: dict[str, pa.DataType] = {
-    "event_id": pa.string(),
-    "ts": pa.timestamp("us"),
-    "type": pa.string(),
-    "event": pa.string(),
-    "channel": pa.string(),
-    "anonymous_id": pa.string(),
-    "user_id": pa.string(),
-    "email": pa.string(),
-    "phone": pa.string(),
-    "crm_id": pa.string(),
-    "device_id": pa.string(),
-    "other_ids": pa.string(),
-    "properties": pa.string(),
-    "revenue": pa.float64(),
-    "source": pa.string(),
-}
+#: Columns of the demo event files, in order: the loader's raw input layout less received_at.
+COLUMNS: dict[str, pa.DataType] = {k: v for k, v in INPUT_COLUMNS.items() if k != "received_at"}
 SCHEMA = pa.schema(list(COLUMNS.items()))
 SOURCE = "demo"
 
