@@ -10,6 +10,7 @@ The tree::
     │   ├── InvalidFilter            a filter expression that does not parse or names unknown fields
     │   └── InvalidSpec              a journey / automation spec that does not validate
     ├── NotFound (LookupError)       an identifier, person, key or object that does not exist
+    ├── NoSpec (LookupError)         the workspace has no journey spec yet (says how to make one)
     └── ActionFailed                 an orchestration action failed
         ├── TransientFailure         worth retrying
         └── TerminalFailure          goes to the dead letter queue
@@ -105,6 +106,22 @@ class NotFound(LookupError, JourneykitError):
         self.known = known or []
         hint = f" Known: {', '.join(self.known[:10])}." if self.known else ""
         super().__init__(f"No {what} {name!r}.{hint}")
+
+
+class NoSpec(LookupError, JourneykitError):
+    """The workspace has no journey spec; the message says how to make one.
+
+    journeykit never falls back to the demo's spec: without a spec of the workspace's own,
+    names such as the conversion event are unknown.
+    """
+
+    def __init__(self, workspace: str) -> None:
+        self.workspace = workspace
+        super().__init__(
+            "this workspace has no journey spec: run "
+            f"`journeykit spec infer --workspace {workspace}` to propose one from the data, "
+            "or `journeykit spec set FILE`"
+        )
 
 
 class ActionFailed(JourneykitError):

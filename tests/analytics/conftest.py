@@ -38,12 +38,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workspace, 
     """A small demo workspace (2,000 people, about 100k events) and its ground truth."""
     from journeykit.demo import generate
     from journeykit.ingest.load import load_spend
+    from journeykit.journey import demo_spec_path, set_spec
 
     base = tmp_path_factory.mktemp("demo")
     files = generate(base / "data", people=2000, seed=7)
     ws = journeykit.open(base / "ws")
     load(ws, list(files.events))
     load_spend(ws, str(files.spend))
+    set_spec(ws, demo_spec_path(), by="demo")
     truth = json.loads(Path(files.ground_truth).read_text())
     yield ws, truth
     ws.close()

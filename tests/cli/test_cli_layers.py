@@ -11,6 +11,7 @@ import journeykit
 from journeykit.cli.main import app
 from journeykit.demo import generate
 from journeykit.ingest import load, load_spend
+from journeykit.journey import demo_spec_path, set_spec
 
 runner = CliRunner()
 pytestmark = pytest.mark.slow
@@ -23,6 +24,7 @@ def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> str:
     files = generate(folder / "files", people=1500, seed=11)
     load(ws, list(files.events))
     load_spend(ws, files.spend)
+    set_spec(ws, demo_spec_path(), by="demo")
     ws.close()
     return str(folder / "ws")
 

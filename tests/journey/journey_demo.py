@@ -37,6 +37,7 @@ def demo_workspace(base: Path) -> DemoWorkspace:
     """Generate and load the demo data under ``base`` (once per session and folder)."""
     from journeykit.demo import generate
     from journeykit.ingest import load
+    from journeykit.journey import demo_spec_path, set_spec
 
     if base in _OPEN:
         return _OPEN[base]
@@ -47,6 +48,7 @@ def demo_workspace(base: Path) -> DemoWorkspace:
         ws = journeykit.open(folder / "ws")
         for path in files.events:
             load(ws, path)
+        set_spec(ws, demo_spec_path(), by="demo")
         done.write_text("ok")
         ws.close()
     truth = json.loads((folder / "data" / "ground_truth.json").read_text())

@@ -44,7 +44,7 @@ def matches(pain: PainPoint, effect: dict[str, Any], jm: JourneyMap) -> bool:
     in the same weeks and segment (the iOS failure also shows at sign-up and in chats).
     """
     where = effect["where"]
-    events = set(where["events"]) - {jm.spec.settings.survey_event}
+    events = set(where["events"]) - set(jm.spec.survey_events)
     place = bool(set(jm.spec.touchpoint(pain.touchpoint).events) & events)
     platform = dict(pain.segment).get("platform")
     platform_ok = "platform" not in where or platform in (None, where["platform"])

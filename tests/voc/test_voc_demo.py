@@ -19,6 +19,7 @@ import pytest
 import journeykit
 from journeykit.demo import generate
 from journeykit.ingest import load
+from journeykit.journey import demo_spec_path, set_spec
 from journeykit.store import Workspace
 from journeykit.voc.report import ThemeReport, build_theme_report, score_report
 from journeykit.voc.responses import feedback
@@ -36,6 +37,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workspace, 
     ws = journeykit.open(folder / "ws")
     for path in files.events:
         load(ws, str(path))
+    set_spec(ws, demo_spec_path(), by="demo")
     truth = json.loads(Path(files.ground_truth).read_text(encoding="utf-8"))
     yield ws, truth
     ws.close()

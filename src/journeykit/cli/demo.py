@@ -68,6 +68,9 @@ def run_demo(
             rejected += report.rejected
             bar.advance(load_task, report.rows)
         load_spend(ws, files.spend)
+    from journeykit.journey import demo_spec_path, set_spec
+
+    stored = set_spec(ws, demo_spec_path(), by="demo", note="the demo retailer's spec")
     console.print(
         f"demo: {files.n_people:,} people, {files.n_events:,} events generated into {folder}; "
         f"{loaded:,} loaded, {rejected:,} rejected"
@@ -75,4 +78,5 @@ def run_demo(
     truth = json.loads(Path(files.ground_truth).read_text(encoding="utf-8"))
     effects = truth.get("effects", truth) if isinstance(truth, dict) else truth
     names = [e.get("name", "?") for e in effects] if isinstance(effects, list) else list(effects)
+    console.print(f"journey spec stored in the workspace (version {stored.version})")
     console.print(f"planted effects ({files.ground_truth}): {', '.join(map(str, names))}")

@@ -1,8 +1,8 @@
 """Emotion and effort at each touchpoint, from survey answers and their comments.
 
-Survey answers are events (the spec's ``survey_event``, "Survey Answered" by default) with the
-properties ``survey`` (``nps``, ``csat`` or ``ces``), ``score``, ``touchpoint`` (the event the
-answer is about) and ``comment``. An answer belongs to the first touchpoint that lists its
+Survey answers are the spec's survey events (its ``surveys`` section: the score field, the
+comment field, and the metric, or the field naming it: ``nps``, ``csat`` or ``ces``); the
+property ``touchpoint`` names the event an answer is about, when known. An answer belongs to the first touchpoint that lists its
 ``touchpoint`` event, else to the touchpoint of the event right before it (``prev_event``).
 
 Scores are put on one scale, -1 (worst) to +1 (best): NPS 0-10, CSAT 1-5 and CES 1-7 (the
@@ -94,25 +94,44 @@ def survey_answers(
     Comments are scored when ``sentiment`` is given: all of them, or a random sample of
     ``max_comments`` (seeded) when there are more.
     """
+    import ibis
     import pandas as pd
 
-    from journeykit.journey.filtering import property_text
+    from journeykit.journey.filtering import event_field, property_text
 
     plan = m.plan
     settings = plan.spec.settings
     ev = ws.table("events")
-    s = ev.filter(ev.event == settings.survey_event)
-    s = s.select(
-        "person_id",
-        "ts",
-        "seq",
-        "prev_event",
-        survey=property_text(s, "survey").lower(),
-        score=property_text(s, "score").try_cast("float64"),
-        about=property_text(s, "touchpoint"),
-        comment=property_text(s, "comment"),
-        **{f"b_{k}": property_text(s, k) for k in settings.breakdowns},
-    )
+    parts = []
+    # reviews (a 1-5 rating) are not on the emotion scales; they reach the map through the VoC
+    for survey in (sv for sv in plan.spec.surveys if sv.metric != "review"):
+        rows = ev.filter(ev.event == survey.event)
+        metric = (
+            ibis.literal(survey.metric, "string")
+            if survey.metric is not None
+            else event_field(rows, survey.metric_field or "").cast("string").lower()
+        )
+        comment = (
+            event_field(rows, survey.comment).cast("string")
+            if survey.comment is not None
+            else ibis.null("string")
+        )
+        parts.append(
+            rows.select(
+                "person_id",
+                "ts",
+                "seq",
+                "prev_event",
+                survey=metric,
+                score=event_field(rows, survey.score).cast("string").try_cast("float64"),
+                about=property_text(rows, "touchpoint"),
+                comment=comment,
+                **{f"b_{k}": property_text(rows, k) for k in settings.breakdowns},
+            )
+        )
+    if not parts:
+        return _empty_answers(settings.breakdowns)
+    s = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
     s = s.join(m.person.select("person_id", "last_goal_seq"), "person_id", how="left")
     s = s.mutate(converted_after=(s.last_goal_seq > s.seq).fill_null(False)).drop("last_goal_seq")
     frame = s.to_pandas()

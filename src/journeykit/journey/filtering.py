@@ -83,6 +83,14 @@ def property_text(table: ibis.Table, key: str) -> ir.StringValue:
     return field_value(parse_field(f"properties.{key}"), table, backend_name(table))
 
 
+def event_field(table: ibis.Table, field: str) -> ir.Value:
+    """The value of a spec field over an events table: a column (``revenue``, ``channel``) or
+    the text of ``properties.<key>`` (how the spec names where a value is)."""
+    from journeykit.analytics.filters import field_value, parse_field
+
+    return field_value(parse_field(field), table, backend_name(table))
+
+
 def property_texts(table: ibis.Table, keys: tuple[str, ...] | list[str]) -> dict[str, Any]:
     """``properties.<key>`` text for several keys; DuckDB parses each document once for all.
 

@@ -22,6 +22,21 @@ pydantic models. Every problem is an :class:`~journeykit.errors.InvalidSpec` nam
     personas:
       - {name: iOS app users, where: 'properties.platform == "ios"'}
 
+The semantic sections say what the data means, for every analytic, model, dashboard page and
+alert; all are optional and default from the stages and goals:
+
+.. code-block:: yaml
+
+    currency: GBP                       # ISO 4217 code; the symbol (£) is derived
+    conversions: {events: [Order Completed], revenue: revenue}   # default: the goal events
+    marketing: {events: [Ad Clicked], channel: channel}          # touches for attribution / CAC
+    contacts: [Chat Started]            # default: touchpoints of kind contact
+    messages: [Email Sent]              # default: touchpoints of kind message
+    surveys:                            # default: touchpoints of kind feedback
+      - {event: Survey Answered, score: properties.score, comment: properties.comment,
+         metric_field: properties.survey}
+    session_gap: 30m
+
 Touchpoints match events by name, optionally by channel and by an event filter (``where``, the
 filter language of :mod:`journeykit.analytics.filters`). An event belongs to the first
 touchpoint, in spec order, that matches it. Two touchpoints overlap, and the spec is refused,
@@ -39,6 +54,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -62,7 +78,39 @@ Metric = Literal[
     "wait_seconds",
     "long_wait_share",
 ]
+#: What a survey score measures; ``review`` is a 1-5 rating with a text.
+SurveyMetric = Literal["nps", "csat", "ces", "review"]
 Loc = tuple[str | int, ...]
+
+#: Display symbols of common currency codes; any other code shows as ``"CODE "``.
+CURRENCY_SYMBOLS: dict[str, str] = {
+    "GBP": "£",
+    "USD": "$",
+    "EUR": "€",
+    "JPY": "¥",
+    "CNY": "¥",
+    "INR": "₹",
+    "KRW": "₩",
+    "ILS": "₪",
+    "NGN": "₦",
+    "UAH": "₴",
+    "TRY": "₺",
+    "PHP": "₱",
+    "VND": "₫",
+    "RUB": "₽",
+}
+# old ``settings.currency`` symbols read back as codes
+_CODE_OF_SYMBOL: dict[str, str] = {"£": "GBP", "$": "USD", "€": "EUR", "₹": "INR", "¥": "JPY"}
+#: Defaults of the semantic sections.
+DEFAULT_REVENUE_FIELD = "revenue"
+DEFAULT_CHANNEL_FIELD = "channel"
+DEFAULT_SESSION_GAP = "30m"
+#: The fields a survey derived from a ``feedback`` touchpoint reads.
+DEFAULT_SURVEY_FIELDS: dict[str, str] = {
+    "score": "properties.score",
+    "comment": "properties.comment",
+    "metric_field": "properties.survey",
+}
 
 #: Metrics for which a lower value is the better one (the rest: higher is better).
 LOWER_IS_BETTER: frozenset[str] = frozenset(
@@ -192,17 +240,18 @@ class MapSettings(_Model):
 
     Attributes:
         survey_event: the event that carries survey answers (properties survey, score,
-            touchpoint, comment).
+            touchpoint, comment); the spec's ``surveys`` section, when given, wins.
         long_wait_seconds: a wait (``properties.wait_seconds``) at least this long is long.
         breakdowns: event properties to break touchpoints down by (drop-off per value).
         min_people: smallest group a pain point or a breakdown is reported for.
         period: the date ranges the map can be switched to.
         horizon_days: touches this close to the last event are too young to judge drop-off
             by; pain points use older ones.
-        currency: shown before money on the map ("£", "$", "EUR "); nothing by default.
+        currency: the old display symbol ("£", "$", "EUR "); the spec's top-level
+            ``currency`` (an ISO code) wins.
     """
 
-    survey_event: str = "Survey Answered"
+    survey_event: str | None = None
     long_wait_seconds: float = Field(default=300.0, gt=0)
     breakdowns: tuple[str, ...] = ("platform",)
     min_people: int = Field(default=30, ge=1)
@@ -214,6 +263,66 @@ class MapSettings(_Model):
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return _listify(value)
+
+
+class Conversions(_Model):
+    """What counts as a purchase or conversion, and where its value is.
+
+    Attributes:
+        events: the conversion event names (default: the goal events).
+        revenue: the value field: the ``revenue`` column or ``properties.<key>``.
+    """
+
+    events: tuple[str, ...] = Field(min_length=1)
+    revenue: str = DEFAULT_REVENUE_FIELD
+
+    @field_validator("events", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return _listify(value)
+
+
+class Marketing(_Model):
+    """The marketing touches that attribution and CAC credit, and where a touch's channel is.
+
+    Attributes:
+        events: the touch event names.
+        channel: the ``channel`` column or ``properties.<key>``.
+    """
+
+    events: tuple[str, ...] = Field(min_length=1)
+    channel: str = DEFAULT_CHANNEL_FIELD
+
+    @field_validator("events", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return _listify(value)
+
+
+class Survey(_Model):
+    """A survey or review event and the fields that carry its answers.
+
+    Attributes:
+        event: the event name.
+        score: the numeric score field (``properties.score``).
+        comment: the free-text field, if any (``properties.comment``).
+        metric: what every score measures (nps, csat, ces, or review: a 1-5 rating).
+        metric_field: a field whose value names the metric per answer (``properties.survey``),
+            for an event that carries several surveys.
+    """
+
+    event: str = Field(min_length=1)
+    score: str = DEFAULT_SURVEY_FIELDS["score"]
+    comment: str | None = None
+    metric: SurveyMetric | None = None
+    metric_field: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"event": data}
+        return data
 
 
 class JourneySpec(_Model):
@@ -237,6 +346,36 @@ class JourneySpec(_Model):
     goals: tuple[Goal, ...] = Field(min_length=1)
     personas: tuple[Persona, ...] = ()
     settings: MapSettings = MapSettings()
+    currency: str | None = None
+    conversions: Conversions | None = None
+    marketing: Marketing | None = None
+    contacts: tuple[str, ...] | None = None
+    messages: tuple[str, ...] | None = None
+    # read through the `surveys` property, which fills in the default from feedback touchpoints
+    survey_section: tuple[Survey, ...] | None = Field(default=None, alias="surveys")
+    session_gap: str | float | None = None
+
+    @field_validator("contacts", "messages", mode="before")
+    @classmethod
+    def _name_lists(cls, value: Any) -> Any:
+        return _listify(value)
+
+    @field_validator("survey_section", mode="before")
+    @classmethod
+    def _survey_list(cls, value: Any) -> Any:
+        if isinstance(value, str | Mapping):
+            return (value,)
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_code(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = value.strip().upper()
+        if len(code) != 3 or not code.isalpha() or not code.isascii():
+            raise ValueError(f"{value!r} is not an ISO 4217 currency code (GBP, USD, EUR, ...)")
+        return code
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -252,7 +391,7 @@ class JourneySpec(_Model):
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as plain data, without defaults, top-level touchpoints folded into stages."""
-        data = self.normalised().model_dump(exclude_defaults=True, exclude_none=True)
+        data = self.normalised().model_dump(exclude_defaults=True, exclude_none=True, by_alias=True)
         data.pop("touchpoints", None)
         data.pop("kpis", None)
         for stage in data["stages"]:
@@ -328,6 +467,138 @@ class JourneySpec(_Model):
     def goal_events(self) -> tuple[str, ...]:
         """The event names of the goals."""
         return tuple(dict.fromkeys(g.event for g in self.goals))
+
+    # --- the semantic layer: what the data means, defaulting from stages and goals --------
+
+    def _events_of_kind(self, kind: str) -> tuple[str, ...]:
+        return tuple(
+            dict.fromkeys(e for tp in self.all_touchpoints() if tp.kind == kind for e in tp.events)
+        )
+
+    @property
+    def conversion_events(self) -> tuple[str, ...]:
+        """The purchase / conversion events: ``conversions.events``, else the goal events.
+
+        >>> load_spec("stages: [{name: a, touchpoints: [{name: A, event: x}]}]\\ngoals: [buy]"
+        ...           ).conversion_events
+        ('buy',)
+        """
+        if self.conversions is not None:
+            return self.conversions.events
+        return self.goal_events
+
+    @property
+    def revenue_field(self) -> str:
+        """Where a conversion's value is: ``"revenue"`` (the column) or ``"properties.<key>"``."""
+        return self.conversions.revenue if self.conversions is not None else DEFAULT_REVENUE_FIELD
+
+    @property
+    def currency_code(self) -> str | None:
+        """The ISO 4217 code: ``currency``, else read back from an old ``settings.currency``.
+
+        >>> load_spec("stages: [{name: a, touchpoints: [{name: A, event: x}]}]\\ngoals: [x]\\n"
+        ...           "settings: {currency: £}").currency_code
+        'GBP'
+        """
+        if self.currency is not None:
+            return self.currency
+        old = self.settings.currency.strip()
+        if len(old) == 3 and old.isalpha() and old.isascii():
+            return old.upper()
+        return _CODE_OF_SYMBOL.get(old)
+
+    @property
+    def currency_symbol(self) -> str:
+        """What money is prefixed with: ``£`` for GBP, ``"CHF "`` for codes without a symbol,
+        the old ``settings.currency`` when no code is given, ``""`` when unknown.
+
+        >>> load_spec("stages: [{name: a, touchpoints: [{name: A, event: x}]}]\\ngoals: [x]\\n"
+        ...           "currency: eur").currency_symbol
+        '€'
+        """
+        if self.currency is not None:
+            return CURRENCY_SYMBOLS.get(self.currency, f"{self.currency} ")
+        return self.settings.currency
+
+    @property
+    def touch_events(self) -> tuple[str, ...]:
+        """Marketing touches: ``marketing.events``, else the first stage's action events."""
+        if self.marketing is not None:
+            return self.marketing.events
+        first = self.normalised().stages[0]
+        return tuple(
+            dict.fromkeys(e for tp in first.touchpoints if tp.kind == "action" for e in tp.events)
+        )
+
+    @property
+    def touch_channel_field(self) -> str:
+        """Where a touch's channel is: ``"channel"`` (the column) or ``"properties.<key>"``."""
+        return self.marketing.channel if self.marketing is not None else DEFAULT_CHANNEL_FIELD
+
+    @property
+    def contact_events(self) -> tuple[str, ...]:
+        """Contact / support events: ``contacts``, else the touchpoints of kind contact."""
+        return self.contacts if self.contacts is not None else self._events_of_kind("contact")
+
+    @property
+    def message_events(self) -> tuple[str, ...]:
+        """Events the business sends: ``messages``, else the touchpoints of kind message."""
+        return self.messages if self.messages is not None else self._events_of_kind("message")
+
+    @property
+    def surveys(self) -> tuple[Survey, ...]:
+        """Survey / review events with their fields: the ``surveys`` section; else the old
+        ``settings.survey_event``; else each event of the feedback touchpoints, read with
+        ``properties.score``, ``properties.comment`` and the metric in ``properties.survey``."""
+        if self.survey_section is not None:
+            return self.survey_section
+        if self.settings.survey_event is not None:
+            events: tuple[str, ...] = (self.settings.survey_event,)
+        else:
+            events = self._events_of_kind("feedback")
+        return tuple(Survey(event=e, **DEFAULT_SURVEY_FIELDS) for e in events)
+
+    @property
+    def survey_events(self) -> tuple[str, ...]:
+        """The event names of :attr:`surveys`."""
+        return tuple(dict.fromkeys(s.event for s in self.surveys))
+
+    @property
+    def session_gap_seconds(self) -> float:
+        """Inactivity that ends a session, in seconds (``session_gap``; default 30 minutes)."""
+        from journeykit.analytics._common import parse_duration
+
+        gap = parse_duration(
+            DEFAULT_SESSION_GAP if self.session_gap is None else self.session_gap,
+            field="session_gap",
+        )
+        assert gap is not None
+        return gap.total_seconds()
+
+    @property
+    def stage_of_event(self) -> Mapping[str, str]:
+        """Event name -> the stage of the first touchpoint (in matching order) that takes it."""
+        out: dict[str, str] = {}
+        for tp in self.all_touchpoints():
+            for e in tp.events:
+                out.setdefault(e, tp.stage or "")
+        return MappingProxyType(out)
+
+    def events_named(self) -> frozenset[str]:
+        """Every event name the spec mentions: touchpoints, goals and the semantic sections.
+
+        >>> sorted(load_spec("stages: [{name: a, touchpoints: [{name: A, event: x}]}]\\n"
+        ...                  "goals: [y]\\ncontacts: [call]").events_named())
+        ['call', 'x', 'y']
+        """
+        names: set[str] = {e for tp in self.all_touchpoints() for e in tp.events}
+        names.update(self.goal_events)
+        names.update(self.conversion_events)
+        names.update(self.touch_events)
+        names.update(self.contact_events)
+        names.update(self.message_events)
+        names.update(self.survey_events)
+        return frozenset(names)
 
 
 # --- building from data, with locations ---------------------------------------------------------
@@ -436,7 +707,7 @@ def load_spec(source: str | Path | JourneySpec | Mapping[str, Any]) -> JourneySp
     journeykit.errors.InvalidSpec: field 'stages[0].touchpoints[0].stage': touchpoint 'A' sits in stage 'a' but says stage 'b' (line 1)
     """
     if isinstance(source, JourneySpec):
-        return _build(source.model_dump(exclude_defaults=True), None, None)
+        return _build(source.model_dump(exclude_defaults=True, by_alias=True), None, None)
     if isinstance(source, Mapping):
         return _build(source, None, None)
     text = str(source)

@@ -6,10 +6,14 @@ Each rule yields ``(reason, location)``; :mod:`journeykit.journey.spec` turns th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 
-from journeykit.errors import InvalidFilter
+from journeykit.errors import InputError, InvalidFilter
 from journeykit.journey.spec import KPI, JourneySpec, Loc, Touchpoint
+from journeykit.schema.events import EVENT_COLUMNS
+
+_PROPERTY = re.compile(r"^properties\.[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
 
 
 def problems(spec: JourneySpec) -> Iterator[tuple[str, Loc]]:
@@ -92,6 +96,69 @@ def problems(spec: JourneySpec) -> Iterator[tuple[str, Loc]]:
     for i, key in enumerate(spec.settings.breakdowns):
         if not key.replace("_", "").replace("-", "").isalnum():
             yield (f"{key!r} is not a property name", ("settings", "breakdowns", i))
+    yield from _semantic_problems(spec)
+
+
+def _semantic_problems(spec: JourneySpec) -> Iterator[tuple[str, Loc]]:
+    """The sections that say what the data means: fields exist, names are names."""
+    lists: list[tuple[tuple[str, ...] | None, Loc]] = [
+        (spec.contacts, ("contacts",)),
+        (spec.messages, ("messages",)),
+    ]
+    if spec.conversions is not None:
+        lists.append((spec.conversions.events, ("conversions", "events")))
+        yield from _field_problem(
+            spec.conversions.revenue, ("conversions", "revenue"), columns=("revenue",)
+        )
+    if spec.marketing is not None:
+        lists.append((spec.marketing.events, ("marketing", "events")))
+        yield from _field_problem(spec.marketing.channel, ("marketing", "channel"))
+    for names, loc in lists:
+        seen: set[str] = set()
+        for k, name in enumerate(names or ()):
+            if not name.strip():
+                yield ("event names cannot be empty", (*loc, k))
+            elif name in seen:
+                yield (f"event {name!r} is listed twice", (*loc, k))
+            seen.add(name)
+    yield from _duplicates(
+        [(s.event, ("surveys", i, "event")) for i, s in enumerate(spec.survey_section or ())],
+        "survey event",
+    )
+    for i, survey in enumerate(spec.survey_section or ()):
+        loc = ("surveys", i)
+        for key in ("score", "comment", "metric_field"):
+            value = getattr(survey, key)
+            if value is not None:
+                yield from _field_problem(value, (*loc, key))
+        if survey.metric is None and survey.metric_field is None:
+            yield (
+                f"survey {survey.event!r} needs a metric (nps, csat or ces) or a metric_field "
+                "whose value names the metric of each answer",
+                loc,
+            )
+    if spec.session_gap is not None:
+        from journeykit.analytics._common import parse_duration
+
+        try:
+            parse_duration(spec.session_gap, field="session_gap")
+        except InputError as exc:
+            yield (exc.reason, ("session_gap",))
+
+
+def _field_problem(
+    text: str, loc: Loc, *, columns: Sequence[str] | None = None
+) -> Iterator[tuple[str, Loc]]:
+    """A field is an event column (``channel``) or a property (``properties.key``)."""
+    allowed = tuple(EVENT_COLUMNS) if columns is None else tuple(columns)
+    if text in allowed or _PROPERTY.match(text):
+        return
+    yield (
+        f"{text!r} is not a field: give {' or '.join(repr(c) for c in allowed[:3])}"
+        + (", another event column" if len(allowed) > 3 else "")
+        + " or properties.<key>",
+        loc,
+    )
 
 
 def _duplicates(items: Sequence[tuple[str, Loc]], what: str) -> Iterator[tuple[str, Loc]]:

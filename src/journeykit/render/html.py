@@ -101,7 +101,7 @@ def map_payload(jm: JourneyMap) -> dict[str, Any]:
         {
             "name": spec.name,
             "description": spec.description,
-            "currency": spec.settings.currency,
+            "currency": spec.currency_symbol,
             "period": spec.settings.period,
             "people": jm.people,
             "converters": jm.converters,
@@ -155,7 +155,7 @@ def map_html(jm: JourneyMap) -> str:
     span = ""
     if jm.first_event is not None and jm.last_event is not None:
         span = f"{jm.first_event:%d %b %Y} to {jm.last_event:%d %b %Y} · "
-    cur = jm.spec.settings.currency
+    cur = jm.spec.currency_symbol
     subtitle = (
         f"{span}{jm.people:,} people · {jm.converters:,} converted · "
         f"{cur}{jm.value:,.0f} per converting person"

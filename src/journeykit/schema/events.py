@@ -157,6 +157,11 @@ TABLES: dict[str, str] = {
         load_id VARCHAR PRIMARY KEY, source VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP,
         n_rows BIGINT, n_loaded BIGINT, n_duplicates BIGINT, n_rejected BIGINT
     """,
+    # every version of the workspace's journey spec (the newest is the current one)
+    "specs": """
+        version BIGINT PRIMARY KEY, set_at TIMESTAMP NOT NULL, set_by VARCHAR NOT NULL,
+        note VARCHAR, yaml VARCHAR NOT NULL
+    """,
 }
 
 

@@ -11,6 +11,7 @@ import pytest
 
 import journeykit
 from journeykit.analytics.value import attribution, clv, drivers, paths, personas, predict
+from journeykit.journey import demo_spec_path, set_spec
 from journeykit.store import Workspace
 
 pytestmark = pytest.mark.slow
@@ -28,6 +29,7 @@ def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     files = generate(root / "data", people=PEOPLE, days=120, seed=7)
     ws = journeykit.open(root / "ws")
     load(ws, files.events)
+    set_spec(ws, demo_spec_path(), by="demo")
     yield ws
     ws.close()
 

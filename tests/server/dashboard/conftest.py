@@ -72,12 +72,14 @@ def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     """The demo retailer (about 1,500 people, 120 days), loaded, with one automation run."""
     from journeykit.demo import generate
     from journeykit.ingest import load, load_spend
+    from journeykit.journey import demo_spec_path, set_spec
 
     root = tmp_path_factory.mktemp("dashboard")
     files = generate(root / "demo", people=DEMO_PEOPLE)
     ws = journeykit.open(root / "ws")
     load(ws, list(files.events), source_name="demo")
     load_spend(ws, files.spend)
+    set_spec(ws, demo_spec_path(), by="demo")
     _run_automation(ws)
     yield ws
     ws.close()

@@ -118,7 +118,7 @@ def render(ctx: PageContext) -> str:
         )
         + '<div class="actions"><button class="primary" type="submit">Update</button></div></form>'
     )
-    cur = jm.spec.settings.currency
+    cur = jm.spec.currency_symbol
     cards = (
         '<div class="cards">'
         + card("People on the map", fmt_int(jm.people))
@@ -246,7 +246,7 @@ def _pain_list(jm: JourneyMap, tps: pd.DataFrame, channel: str | None) -> str:
         pains = [p for p in pains if p.touchpoint in keep]
     if not pains:
         return "<h2>Pain points</h2>" + notice("No pain point found in this view.")
-    cur = jm.spec.settings.currency
+    cur = jm.spec.currency_symbol
     items = "".join(
         f'<button type="button" class="pain-item" data-pain="{attr(p.id)}">'
         f"<strong>{esc(p.id)} · {esc(p.title)}</strong>"
@@ -269,7 +269,7 @@ def pain_detail(ctx: PageContext) -> str:
     if jm is None:
         raise NotFound("journey map", "workspace")
     pain = jm.pain(ctx.get("id") or "")
-    cur = jm.spec.settings.currency
+    cur = jm.spec.currency_symbol
     where = f"{pain.stage} · {pain.touchpoint}"
     if pain.segment:
         where += " · " + ", ".join(f"{k} = {v}" for k, v in pain.segment)
