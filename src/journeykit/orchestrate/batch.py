@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from journeykit.errors import InputError
 
+from . import suppression
 from .flush import write
 from .payloads import build_payload
 from .runtime import (
@@ -37,7 +38,7 @@ from .spec import (
     WaitForEvent,
     WaitUntil,
 )
-from .state import journeys_t, profiles_t
+from .state import journeys_t, outbox_t, profiles_t
 from .templates import render_value
 from .timeutil import next_time_of_day, zone
 
@@ -83,6 +84,9 @@ class Batch:
         self.cancel_timers_of: set[str] = set()
         self.cancel_timer_steps: list[dict[str, str]] = []
         self.cancel_outbox_of: set[str] = set()
+        self.cancel_held_of: dict[str, str] = {}  # journey id -> reason
+        self.cancel_keys: dict[str, str] = {}  # idempotency key -> reason
+        self.exit_checks = [c for c in engine.compiled.values() if c.exit_when is not None]
         self.steps: dict[tuple[str, str], dict[str, Any]] = {}
         self.messages: list[_Message] = []
         self.queue: deque[dict[str, Any]] = deque()
@@ -198,9 +202,11 @@ class Batch:
                 if j.status == "waiting" and c.exit_on_goal:
                     self.end(j, p, "converted", "goal")
                     continue
+                if c.exit_on_goal:  # ended already: a message it left held must not go out
+                    self.cancel_held_of[j.journey_id] = "the person converted before it was sent"
             if j.status != "waiting":
                 continue
-            if c.exit_when is not None and c.exit_when.evaluate(scope):
+            if c.id in p.entries and c.exit_when is not None and c.exit_when.evaluate(scope):
                 self.end(j, p, "exited", f"exit criteria: {c.spec.exit.when}")
                 continue
             if c.exit_on_unmatch and not c.still_matches(scope):
@@ -215,6 +221,12 @@ class Batch:
                 self.cancel_timer_steps.append({"b_j": j.journey_id, "b_s": j.step_id or ""})
                 j.matched = True
                 self.run(j, c, c.pc_of[j.step_id or ""] + 1, p, ev)
+        for c in self.exit_checks:
+            if c.id in p.entries and c.exit_when is not None and c.exit_when.evaluate(scope):
+                self._cancel_held(pid, c.id, f"exit criteria after the journey: {c.spec.exit.when}")
+        channel = self.e.settings.suppress_events.get(name)
+        if channel is not None:
+            self._suppress(pid, channel, f"{name} at {self.now:%Y-%m-%d %H:%M}")
         if self.allow_entry and not ev.get("_no_entry"):
             for c in self.e.by_event.get(name, ()):
                 if c.spec.enabled and c.matches_trigger(ev, scope):
@@ -443,10 +455,52 @@ class Batch:
         p.dirty = True
         self.log(j, sid, "done")
 
+    # ---- compliance ------------------------------------------------------------------------
+    def _cancel_held(self, pid: str, automation_id: str, reason: str) -> None:
+        """Cancel a person's unsent messages of one automation, journeys ended or not.
+
+        Rows written before are cancelled now (so a re-entry later in this batch keeps its
+        own messages); messages queued earlier in this batch are cancelled once written.
+        """
+        o = outbox_t.c
+        self.conn.execute(
+            sa.update(outbox_t)
+            .where(
+                o.person_id == pid,
+                o.automation_id == automation_id,
+                o.status == "pending",
+                o.kind != "emit",
+            )
+            .values(status="cancelled", last_error=reason)
+        )
+        for m in self.messages:
+            if m.journey.person_id == pid and m.automation.id == automation_id:
+                self.cancel_keys[m.key] = reason
+
+    def _suppress(self, pid: str, channel: str, reason: str) -> None:
+        """Put a person on the suppression list and cancel what waits for them."""
+        entries = suppression.rows(
+            person_id=pid, address=None, channel=channel, reason=reason, now=self.now
+        )
+        suppression.add(self.conn, self.e.state, entries)
+        suppression.cancel_pending(self.conn, pid, channel, f"suppressed: {reason}")
+        for m in self.messages:
+            if m.journey.person_id == pid and m.kind != "emit" and channel in ("*", m.channel):
+                self.cancel_keys[m.key] = f"suppressed: {reason}"
+
     # ---- writing ---------------------------------------------------------------------------
     def finalize(self) -> None:
         """Write every change of this unit of work (inside the caller's transaction)."""
         write(self)
+        o = outbox_t.c
+        for column, todo in ((o.journey_id, self.cancel_held_of), (o.idem_key, self.cancel_keys)):
+            if todo:
+                self.conn.execute(
+                    sa.update(outbox_t)
+                    .where(column == sa.bindparam("b_k"), o.status == "pending", o.kind != "emit")
+                    .values(status="cancelled", last_error=sa.bindparam("v_err")),
+                    [{"b_k": k, "v_err": why} for k, why in sorted(todo.items())],
+                )
 
 
 def _depth(ev: dict[str, Any] | None) -> int:

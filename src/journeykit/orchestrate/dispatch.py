@@ -1,7 +1,8 @@
 """The outbox dispatcher: claim due messages, send them, retry with backoff, dead-letter.
 
 Claims are short transactions (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) that mark rows
-``sending`` with a lease; a worker that dies loses its lease and another worker sends the
+``sending`` with a lease, after checking the suppression list (a listed person or address ends
+``suppressed``, never sent); a worker that dies loses its lease and another worker sends the
 message again with the same idempotency key. Results are recorded with a fencing check
 (status and attempt number), so a late worker cannot overwrite a newer attempt.
 """
@@ -21,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 from journeykit.errors import TerminalFailure, TransientFailure
 
+from . import suppression
 from .clock import Clock, SystemClock
 from .state import StateStore, outbox_t
 from .transports import OutboxMessage, Transport
@@ -162,17 +164,40 @@ class Dispatcher:
         rows = list(conn.execute(q))
         if not rows:
             return []
+        payloads = [json.loads(r.payload) for r in rows]
+        # the suppression list is read in the claiming transaction: nothing listed goes out
+        blocked = suppression.reasons(
+            conn,
+            [
+                (r.person_id, p.get("to") if r.kind == "email" else None, r.channel)
+                for r, p in zip(rows, payloads, strict=True)
+                if r.kind != "emit"
+            ],
+        )
+        outgoing = [i for i, r in enumerate(rows) if r.kind != "emit"]
+        stopped = {outgoing[i]: why for i, why in blocked.items()}
+        if stopped:
+            conn.execute(
+                sa.update(outbox_t)
+                .where(o.outbox_id == sa.bindparam("b_id"))
+                .values(status="suppressed", last_error=sa.bindparam("v_err"), lease_until=None),
+                [{"b_id": rows[i].outbox_id, "v_err": why} for i, why in stopped.items()],
+            )
+        keep = [i for i in range(len(rows)) if i not in stopped]
+        if not keep:
+            return []
         conn.execute(
             sa.update(outbox_t)
-            .where(o.outbox_id.in_([r.outbox_id for r in rows]))
+            .where(o.outbox_id.in_([rows[i].outbox_id for i in keep]))
             .values(status="sending", lease_until=now + self.lease, attempts=o.attempts + 1)
         )
         return [
             OutboxMessage(
                 r.outbox_id, r.idem_key, r.kind, r.channel, r.automation_id, r.journey_id,
-                r.person_id, r.step_id, json.loads(r.payload), r.attempts + 1,
+                r.person_id, r.step_id, payloads[i], r.attempts + 1,
             )
-            for r in rows
+            for i in keep
+            for r in [rows[i]]
         ]  # fmt: skip
 
     def _send(self, message: OutboxMessage) -> tuple[str, str | None]:

@@ -3,10 +3,10 @@
 >>> from journeykit.orchestrate.spec import Automation, Trigger
 >>> from journeykit.orchestrate.clock import ManualClock
 >>> engine = Engine(
-...     [Automation(id="tag-buyers", trigger=Trigger(event="Order Completed"),
+...     [Automation(id="tag-buyers", trigger=Trigger(event="Purchase"),
 ...                 steps=[{"action": "add_tag", "tag": "buyer"}])],
 ...     "sqlite://", clock=ManualClock(datetime(2026, 1, 1)))
->>> engine.handle({"event_id": "e1", "person_id": "p1", "event": "Order Completed"}).entered
+>>> engine.handle({"event_id": "e1", "person_id": "p1", "event": "Purchase"}).entered
 1
 >>> engine.profile("p1")["tags"]
 ['buyer']
@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -47,6 +47,10 @@ class EngineSettings:
         max_cascade: how deep emitted events may trigger further events.
         batch_size: events per transaction.
         remember_events: skip events whose ``event_id`` was handled before.
+        suppress_events: event names that put the person on the global suppression list,
+            each with the channel they close (``*`` = every channel), for example
+            ``{"Unsubscribed": "email"}``: their unsent messages on it are cancelled and
+            nothing more is sent there (see :mod:`.suppression`).
     """
 
     global_caps: tuple[Cap, ...] = ()
@@ -55,6 +59,7 @@ class EngineSettings:
     max_cascade: int = 8
     batch_size: int = 500
     remember_events: bool = True
+    suppress_events: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ jk_outbox        messages to send: one idempotency key each; pending → sending
 jk_steps         which steps each journey reached (the per-step funnel)
 jk_seen_events   event ids already handled (a re-sent event is handled once)
 jk_schedules     next run of each scheduled automation
+jk_suppressions  people and addresses no message may reach (unsubscribed, erased), as hashes
 ================ ===========================================================================
 
 SQLite runs in WAL mode with ``BEGIN IMMEDIATE`` transactions (one writer at a time, one
@@ -148,6 +149,16 @@ schedules_t = sa.Table(
     sa.Column("automation_id", sa.String(100), primary_key=True),
     sa.Column("next_run_at", _Ts, nullable=False),
     sa.Column("lease_until", _Ts),
+)
+
+suppressions_t = sa.Table(
+    "jk_suppressions",
+    metadata,
+    sa.Column("subject", sa.String(80), primary_key=True),  # a hash: see .suppression
+    sa.Column("channel", sa.String(50), primary_key=True),  # "*" = every channel
+    sa.Column("kind", sa.String(12), nullable=False),  # person | address
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("created_at", _Ts, nullable=False),
 )
 
 _RETRYABLE_PG = {"40P01", "40001", "55P03"}
