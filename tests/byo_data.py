@@ -221,7 +221,11 @@ TRAVEL_TRUTH: dict[str, Any] = {
     "messages": ["reminder_email_sent"],
     "errors": ["payment_failed"],
     "surveys": [
-        {"event": "trip_review", "score": "properties.rating", "comment": "properties.review_text"}
+        {
+            "event": "trip_review",
+            "score": "properties.rating",
+            "comment": "properties.review_text",
+        }
     ],
 }
 
@@ -323,3 +327,89 @@ LESSONS_TRUTH: dict[str, Any] = {
         }
     ],
 }
+
+
+# --- scoring an inferred spec against what is known -----------------------------------------
+
+#: The decisions scored, in the order the accuracy table shows them.
+DECISIONS = (
+    "conversion",
+    "revenue",
+    "goal",
+    "stage",
+    "touches",
+    "touch channel",
+    "contacts",
+    "messages",
+    "surveys",
+    "currency",
+)
+
+
+def truth_of_spec(spec: Any, stage_names: dict[str, str] | None = None) -> dict[str, Any]:
+    """What a hand-written spec says, in the shape of :data:`TRAVEL_TRUTH`.
+
+    ``stage_names`` maps the spec's stage names onto the five that inference proposes
+    (awareness, consideration, purchase, retention, advocacy) when they differ.
+    """
+    rename = stage_names or {}
+    return {
+        "conversions": list(spec.conversion_events),
+        "revenue": spec.revenue_field,
+        "goal": spec.goal_events[0],
+        "currency": spec.currency_code,
+        "stages": {e: rename.get(s, s) for e, s in spec.stage_of_event.items()},
+        "touches": list(spec.touch_events),
+        "touch_channel": spec.touch_channel_field,
+        "contacts": list(spec.contact_events),
+        "messages": list(spec.message_events),
+        "surveys": [
+            {"event": s.event, "score": s.score, "comment": s.comment} for s in spec.surveys
+        ],
+    }
+
+
+def _jaccard(a: Any, b: Any) -> float:
+    x, y = set(a or ()), set(b or ())
+    return 1.0 if not x and not y else len(x & y) / len(x | y)
+
+
+def score_inference(result: Any, truth: dict[str, Any]) -> dict[str, float]:
+    """Accuracy of an inference (``journeykit.journey.infer_spec``) per decision, 0 to 1.
+
+    Sets (conversions, touches, contacts, messages) score their Jaccard overlap; stages the
+    share of known events put in the right stage; surveys 1 per survey found with the right
+    score and comment fields, 0.5 with a wrong field, over every survey either side names;
+    the rest 1 when right, 0 when wrong.
+    """
+    spec = result.spec
+    decided = {(d.topic, d.subject): d.choice for d in result.decisions}
+    revenue = decided.get(("revenue", ""))
+    conversions = list(spec.conversion_events) if ("goal", "") in decided else []
+    stage_of = {subject: choice for (topic, subject), choice in decided.items() if topic == "stage"}
+    known = truth["stages"]
+    stages = sum(stage_of.get(e) == s for e, s in known.items()) / len(known) if known else 1.0
+    found = {s.event: (s.score, s.comment) for s in spec.surveys}
+    want = {s["event"]: (s["score"], s.get("comment")) for s in truth["surveys"]}
+    every = set(found) | set(want)
+    surveys = (
+        sum(
+            1.0 if found.get(e) == want.get(e) else 0.5 if e in found and e in want else 0.0
+            for e in every
+        )
+        / len(every)
+        if every
+        else 1.0
+    )
+    return {
+        "conversion": _jaccard(conversions, truth["conversions"]),
+        "revenue": float(revenue == truth["revenue"]),
+        "goal": float(bool(conversions) and spec.goal_events[0] == truth["goal"]),
+        "stage": stages,
+        "touches": _jaccard(spec.touch_events, truth["touches"]),
+        "touch channel": float(spec.touch_channel_field == truth["touch_channel"]),
+        "contacts": _jaccard(spec.contact_events, truth["contacts"]),
+        "messages": _jaccard(spec.message_events, truth["messages"]),
+        "surveys": surveys,
+        "currency": float(spec.currency_code == truth["currency"]),
+    }

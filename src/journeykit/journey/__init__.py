@@ -1,7 +1,8 @@
 """The journey: a spec of stages and touchpoints, each person's stages, and the journey map.
 
 * :mod:`~journeykit.journey.spec`: the journey spec (YAML or :class:`SpecBuilder`), checked
-  with line and field in every error; :func:`init_spec` infers a starter from the data;
+  with line and field in every error; :func:`infer_spec` proposes one from the data,
+  explaining each decision;
   :mod:`~journeykit.journey.workspace_spec`: the spec stored, versioned, in the workspace
   (:func:`current_spec`, :func:`set_spec`).
 * :mod:`~journeykit.journey.stages`: stage visits, current stages, transitions, time in stage;
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from journeykit.journey.conformance import Conformance, conformance
-    from journeykit.journey.infer import init_spec
+    from journeykit.journey.infer import Decision, Inference, infer_spec, init_spec
     from journeykit.journey.markov import Chain, JourneyChain, WhatIf
     from journeykit.journey.model import JourneyMap, build_map
     from journeykit.journey.opportunities import Opportunity
@@ -60,7 +61,9 @@ _WHERE: dict[str, str] = {
     "Chain": "markov",
     "Conformance": "conformance",
     "Conversions": "spec",
+    "Decision": "infer",
     "Goal": "spec",
+    "Inference": "infer",
     "JourneyChain": "markov",
     "JourneyMap": "model",
     "JourneySpec": "spec",
@@ -83,6 +86,7 @@ _WHERE: dict[str, str] = {
     "current_version": "workspace_spec",
     "demo_spec_path": "spec",
     "find_spec": "workspace_spec",
+    "infer_spec": "infer",
     "init_spec": "infer",
     "load_spec": "spec",
     "set_spec": "workspace_spec",
@@ -99,7 +103,9 @@ __all__ = [
     "Chain",
     "Conformance",
     "Conversions",
+    "Decision",
     "Goal",
+    "Inference",
     "JourneyChain",
     "JourneyMap",
     "JourneySpec",
@@ -121,6 +127,7 @@ __all__ = [
     "current_version",
     "demo_spec_path",
     "find_spec",
+    "infer_spec",
     "init_spec",
     "load_spec",
     "set_spec",
