@@ -75,7 +75,7 @@ def test_command_runs(demo_ws: str, args: list[str], expect: str, tmp_path: Path
 def test_init_spec_writes_a_valid_spec(demo_ws: str, tmp_path: Path) -> None:
     out = tmp_path / "journey.yaml"
     result = runner.invoke(
-        app, ["init-spec", "-w", demo_ws, "--out", str(out)], catch_exceptions=False
+        app, ["init-spec", "-w", demo_ws, "--out", str(out), "--dry-run"], catch_exceptions=False
     )
     assert result.exit_code == 0, result.output
     spec = journeykit.load_spec(out)

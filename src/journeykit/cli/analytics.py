@@ -213,35 +213,3 @@ def compare(
             f"{test.get('name')}: statistic {test.get('statistic'):.3g}, "
             f"p = {test.get('p_value'):.3g}"
         )
-
-
-@app.command("map")
-def map_(
-    spec: Annotated[Path | None, typer.Option(help="Journey spec (default: the demo's).")] = None,
-    out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("journey-map.html"),
-    png: Annotated[Path | None, typer.Option(help="Also a PNG (headless Chromium).")] = None,
-    workspace: WorkspaceOpt = None,
-) -> None:
-    """Render the living journey map (self-contained HTML, optional PNG)."""
-    from journeykit.journey import demo_spec_path
-    from journeykit.render import render_map
-
-    journey_map = render_map(open_ws(workspace), spec or demo_spec_path(), out, png=png)
-    console.print(f"wrote {out}" + (f" and {png}" if png else ""))
-    for pain in journey_map.pains[:8]:
-        console.print(f"[bold]{pain.id}[/bold] {pain.title} ({pain.people:,} people)")
-
-
-@app.command("init-spec")
-def init_spec(
-    workspace: WorkspaceOpt = None,
-    out: Annotated[Path, typer.Option(help="Where to write the starter spec.")] = Path(
-        "journey.yaml"
-    ),
-    stages: Annotated[int, typer.Option(help="How many stages.")] = 5,
-) -> None:
-    """Write a starter journey spec inferred from the data, for a person to edit."""
-    from journeykit.journey import init_spec as infer
-
-    out.write_text(infer(open_ws(workspace), stages=stages), encoding="utf-8")
-    console.print(f"wrote {out}")

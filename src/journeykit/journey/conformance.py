@@ -57,7 +57,7 @@ class Conformance:
 
 def conformance(
     ws: Workspace,
-    spec: JourneySpec | str | Path | Journeys,
+    spec: JourneySpec | str | Path | Journeys | None = None,
     *,
     start: TimeArg = None,
     end: TimeArg = None,

@@ -129,7 +129,7 @@ class JourneyMap:
 
 def build_map(
     ws: Workspace,
-    spec: JourneySpec | str | Path,
+    spec: JourneySpec | str | Path | None = None,
     *,
     sentiment: Scorer | None = None,
     reductions: Sequence[float] = REDUCTIONS,
@@ -142,7 +142,8 @@ def build_map(
 
     Args:
         ws: the workspace.
-        spec: the spec, or a path to its YAML.
+        spec: the spec, or a path to its YAML; ``None``: the workspace's spec
+            (:func:`~journeykit.journey.current_spec`).
         sentiment: scores comments in [-1, 1] (e.g. ``journeykit.voc.sentiment``); without it
             emotion comes from survey scores only.
         reductions: the what-if reductions to answer for each pain point.
@@ -154,18 +155,19 @@ def build_map(
     >>> import journeykit, tempfile
     >>> from journeykit.journey.spec import SpecBuilder
     >>> ws = journeykit.open(tempfile.mkdtemp())
-    >>> spec = (SpecBuilder().stage("visit").touchpoint("Visit", events=["Session Started"])
-    ...     .stage("buy").touchpoint("Order", events=["Order Completed"])
-    ...     .goal("Order Completed").build())
+    >>> spec = (SpecBuilder().stage("visit").touchpoint("Visit", events=["visit"])
+    ...     .stage("buy").touchpoint("Order", events=["order"])
+    ...     .goal("order").build())
     >>> build_map(ws, spec).people
     0
     """
     from journeykit.journey.measure import measure
     from journeykit.journey.stages import with_visits
     from journeykit.journey.touches import compile_plan
+    from journeykit.journey.workspace_spec import spec_or_current
 
     clock = _Clock()
-    plan = compile_plan(spec)
+    plan = compile_plan(spec_or_current(ws, spec))
     m = measure(ws, plan)
     clock.lap("measures")
     journeys = with_visits(ws, m.journeys)

@@ -79,7 +79,7 @@ def with_visits(ws: Workspace, journeys: Journeys) -> Journeys:
 
 def prepare(
     ws: Workspace,
-    spec: JourneySpec | str | Path | Journeys,
+    spec: JourneySpec | str | Path | Journeys | None = None,
     *,
     start: TimeArg = None,
     end: TimeArg = None,
@@ -89,7 +89,8 @@ def prepare(
 
     Args:
         ws: the workspace.
-        spec: a spec, a path to one, or an already prepared :class:`Journeys` (returned as is).
+        spec: a spec, a path to one, or an already prepared :class:`Journeys` (returned as is);
+            ``None``: the workspace's spec.
         start, end: only events with ``start <= ts < end``.
         cache: materialise the annotated events in a temporary table (worth it when many
             queries follow); :meth:`Journeys.release` drops it.
@@ -97,8 +98,9 @@ def prepare(
     if isinstance(spec, Journeys):
         return spec
     from journeykit.journey.touches import between
+    from journeykit.journey.workspace_spec import spec_or_current
 
-    plan = compile_plan(spec)
+    plan = compile_plan(spec_or_current(ws, spec))
     wide = annotate(ws, plan, start=start, end=end, keep_unmatched=True)
     if cache:
         wide = wide.cache()
@@ -115,7 +117,7 @@ def prepare(
 
 def stage_visits(
     ws: Workspace,
-    spec: JourneySpec | str | Path | Journeys,
+    spec: JourneySpec | str | Path | Journeys | None = None,
     *,
     start: TimeArg = None,
     end: TimeArg = None,
@@ -185,7 +187,7 @@ def _stage_name(code: ibis.Value, plan: Plan) -> ibis.Value:
 
 def current_stages(
     ws: Workspace,
-    spec: JourneySpec | str | Path | Journeys,
+    spec: JourneySpec | str | Path | Journeys | None = None,
     *,
     start: TimeArg = None,
     end: TimeArg = None,
@@ -220,7 +222,7 @@ def current_stages(
 
 
 def stage_history(
-    ws: Workspace, spec: JourneySpec | str | Path | Journeys, person_id: str
+    ws: Workspace, spec: JourneySpec | str | Path | Journeys | None, person_id: str
 ) -> pd.DataFrame:
     """The stage visits of one person, in order (columns as :func:`stage_visits`)."""
     from journeykit.journey.touches import annotate as _annotate
@@ -239,7 +241,7 @@ def stage_history(
 
 def transition_matrix(
     ws: Workspace,
-    spec: JourneySpec | str | Path | Journeys,
+    spec: JourneySpec | str | Path | Journeys | None = None,
     *,
     normalize: bool = False,
     start: TimeArg = None,
@@ -274,7 +276,7 @@ def transition_matrix(
 
 def time_in_stage(
     ws: Workspace,
-    spec: JourneySpec | str | Path | Journeys,
+    spec: JourneySpec | str | Path | Journeys | None = None,
     *,
     start: TimeArg = None,
     end: TimeArg = None,

@@ -35,7 +35,7 @@ def comment_scorer() -> Scorer | None:
 
 def render_map(
     ws: Workspace,
-    spec: JourneySpec | str | Path,
+    spec: JourneySpec | str | Path | None,
     out_html: str | Path,
     png: str | Path | None = None,
     *,
@@ -46,7 +46,7 @@ def render_map(
 
     Args:
         ws: the workspace.
-        spec: a journey spec or the path of its YAML.
+        spec: a journey spec or the path of its YAML; ``None``: the workspace's spec.
         out_html: the page to write.
         png: also save the map as a PNG (headless Chromium).
         svg: also save the map as an SVG (headless Chromium).
