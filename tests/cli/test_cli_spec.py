@@ -123,6 +123,8 @@ def test_infer_stores_a_proposal_dry_run_does_not(shop: Path, tmp_path: Path) ->
     code, out, err = jk("spec", "infer", "-w", str(shop), "--dry-run", "--stages", "2")
     assert code == 0, err
     assert "stages:" in out and "nothing stored" in out
+    # what it decided, and why
+    assert "what the data says" in err and "conversion" in err and "purchase" in err
     with journeykit.open(shop) as ws:
         assert spec_versions(ws) == []
     written = tmp_path / "proposal.yaml"

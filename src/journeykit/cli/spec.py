@@ -44,19 +44,28 @@ def warn_missing(ws: Workspace, spec: JourneySpec) -> int:
 
 
 def _infer(workspace: Path | None, out: Path | None, dry_run: bool, stages: int) -> None:
-    from journeykit.journey import init_spec, load_spec, set_spec
+    from journeykit.journey import set_spec
+    from journeykit.journey.infer import infer_spec
 
     ws = open_ws(workspace)
-    text = init_spec(ws, stages=stages)
-    proposal = load_spec(text)
+    inference = infer_spec(ws, stages=stages)
+    proposal = inference.spec
+    decided = Table(title="what the data says", header_style="bold")
+    for col in ("decision", "about", "choice", "confidence", "why"):
+        decided.add_column(col, overflow="fold")
+    for d in inference.decisions:
+        decided.add_row(d.topic, d.subject, d.choice, f"{d.confidence:.2f}", d.why)
+    err.print(decided)
+    for question in inference.undecided:
+        err.print(f"[yellow]could not decide:[/yellow] {question}")
     if out is not None:
-        out.write_text(text, encoding="utf-8")
+        out.write_text(inference.yaml, encoding="utf-8")
         console.print(f"wrote {out}")
     if dry_run:
-        console.print(text, markup=False, highlight=False, end="")
+        console.print(inference.yaml, markup=False, highlight=False, end="")
         console.print("[dim]dry run: nothing stored in the workspace[/dim]")
         return
-    stored = set_spec(ws, text, by="spec infer")
+    stored = set_spec(ws, inference.yaml, by="spec infer")
     console.print(
         f"stored the proposed spec as version {stored.version} of {ws.path} "
         f"({len(proposal.stages)} stages, goal {', '.join(proposal.goal_events)}); "
