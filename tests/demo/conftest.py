@@ -12,8 +12,10 @@ import duckdb
 import pandas as pd
 import pytest
 
+import journeykit
 from journeykit.demo import DemoFiles, generate
 from journeykit.schema import normalise_identifier
+from journeykit.store import Workspace
 
 IDENTIFIER_COLUMNS = ("user_id", "email", "phone", "crm_id", "device_id", "anonymous_id")
 
@@ -88,3 +90,24 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 def small(tmp_path_factory: pytest.TempPathFactory) -> DemoFiles:
     """1,500 people, written in files of at most 20,000 events."""
     return generate(tmp_path_factory.mktemp("small"), people=1500, seed=3, events_per_chunk=20_000)
+
+
+@pytest.fixture(scope="session")
+def bank(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """The bank with 4,000 people (about 44k events): every planted effect stands out."""
+    files = generate(tmp_path_factory.mktemp("bank"), people=4000, seed=7, scenario="bank")
+    d = open_demo(files)
+    yield d
+    d.con.close()
+
+
+@pytest.fixture(scope="session")
+def bank_ws(bank: Demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    """The 4,000-people bank loaded into a workspace, with its ad spend."""
+    from journeykit.ingest import load, load_spend
+
+    ws = journeykit.open(tmp_path_factory.mktemp("bank-ws") / "ws")
+    load(ws, list(bank.files.events), source_name="demo")
+    load_spend(ws, bank.files.spend)
+    yield ws
+    ws.close()

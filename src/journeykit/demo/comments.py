@@ -10,7 +10,7 @@ theme of a comment can be measured from its text alone: ``re.search(THEMES[t], t
 from __future__ import annotations
 
 import itertools
-from functools import cache
+from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
@@ -138,10 +138,6 @@ TEMPLATES: dict[tuple[str, str], tuple[str, ...]] = {
         "not what I hoped for",
     ),
 }
-THEME_NAMES: tuple[str, ...] = (*THEMES, "none")
-SETS: tuple[tuple[str, str], ...] = tuple(TEMPLATES)
-SET = {key: code for code, key in enumerate(SETS)}
-
 _OPENERS: dict[str, tuple[str, ...]] = {
     "positive": ("", "", "Honestly, ", "Wow, ", "So good: "),
     "neutral": ("", "", "Well, ", "Overall ", "Meh, "),
@@ -155,20 +151,94 @@ _CLOSERS: dict[str, tuple[str, ...]] = {
 LOWER_SHARE = 0.12
 
 
-def _fill(template: str) -> list[str]:
-    names = [s for s in _SLOTS if "{" + s + "}" in template]
-    if not names:
-        return [template]
-    out = []
-    for values in itertools.product(*(_SLOTS[s] for s in names)):
-        out.append(template.format(**dict(zip(names, values, strict=True))))
-    return out
+class CommentBook:
+    """A scenario's comments: themes with their patterns, template sets, openers and closers.
 
+    Template sets are keyed (theme, sentiment); the ``general`` theme's cores match no pattern.
+    ``make_texts`` draws comments of given sets, ``theme_of`` reads the theme back from a text.
+    """
 
-@cache
-def cores() -> tuple[tuple[str, ...], ...]:
-    """Every core sentence of every template set, slots filled, indexed like ``SETS``."""
-    return tuple(tuple(text for t in TEMPLATES[key] for text in _fill(t)) for key in SETS)
+    def __init__(
+        self,
+        themes: dict[str, str],
+        templates: dict[tuple[str, str], tuple[str, ...]],
+        *,
+        slots: dict[str, tuple[str, ...]] = _SLOTS,
+        openers: dict[str, tuple[str, ...]] = _OPENERS,
+        closers: dict[str, tuple[str, ...]] = _CLOSERS,
+        lower_share: float = LOWER_SHARE,
+    ) -> None:
+        self.themes = themes
+        self.templates = templates
+        self.slots, self.openers, self.closers = slots, openers, closers
+        self.lower_share = lower_share
+        self.theme_names: tuple[str, ...] = (*themes, "none")
+        self.sets: tuple[tuple[str, str], ...] = tuple(templates)
+        self.set = {key: code for code, key in enumerate(self.sets)}
+
+    def _fill(self, template: str) -> list[str]:
+        names = [s for s in self.slots if "{" + s + "}" in template]
+        if not names:
+            return [template]
+        out = []
+        for values in itertools.product(*(self.slots[s] for s in names)):
+            out.append(template.format(**dict(zip(names, values, strict=True))))
+        return out
+
+    @cached_property
+    def cores(self) -> tuple[tuple[str, ...], ...]:
+        """Every core sentence of every template set, slots filled, indexed like ``sets``."""
+        return tuple(
+            tuple(text for t in self.templates[key] for text in self._fill(t)) for key in self.sets
+        )
+
+    @cached_property
+    def _texts(self) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+        """Every comment there can be, and where each set's block of them starts and its shape.
+
+        Set ``s`` owns ``cores x openers x closers x 2`` texts (the last axis: as written, all
+        lower case) from ``start[s]``; ``shape[s]`` holds those four sizes.
+        """
+        texts: list[str] = []
+        start, shape = [], []
+        for (_theme, sentiment), set_cores in zip(self.sets, self.cores, strict=True):
+            openers, closers = self.openers[sentiment], self.closers[sentiment]
+            start.append(len(texts))
+            shape.append((len(set_cores), len(openers), len(closers), 2))
+            for core in set_cores:
+                for opener in openers:
+                    for closer in closers:
+                        text = _write(opener, core, closer)
+                        texts += [text, text.lower()]
+        return pa.array(texts), np.array(start), np.array(shape)
+
+    def make_texts(self, rng: np.random.Generator, sets: np.ndarray) -> pa.Array:
+        """One comment per entry of ``sets`` (codes into ``sets``), as an Arrow string array.
+
+        The texts need no JSON escaping: templates hold no quotes, backslashes or control
+        characters.
+        """
+        texts, start, shape = self._texts
+        n = len(sets)
+        size = shape[sets]
+        core, opener, closer = (
+            np.floor(rng.random(n) * size[:, k]).astype(np.int64) for k in range(3)
+        )
+        lower = (rng.random(n) < self.lower_share).astype(np.int64)
+        at = start[sets] + ((core * size[:, 1] + opener) * size[:, 2] + closer) * 2 + lower
+        return texts.take(pa.array(at, pa.int64()))
+
+    def theme_of(self, texts: pa.Array) -> np.ndarray:
+        """The theme code of each text (index into ``theme_names``; the last one is "none").
+
+        When several themes match (never the case for generated text) the first one wins.
+        """
+        lowered = pc.utf8_lower(texts)
+        out = np.full(len(texts), len(self.themes), dtype=np.int64)
+        for code, pattern in reversed(list(enumerate(self.themes.values()))):
+            hit = pc.fill_null(pc.match_substring_regex(lowered, pattern), False)
+            out[np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)] = code
+        return out
 
 
 def _write(opener: str, core: str, closer: str) -> str:
@@ -177,55 +247,29 @@ def _write(opener: str, core: str, closer: str) -> str:
     return opener + body + closer
 
 
-@cache
-def _texts() -> tuple[pa.Array, np.ndarray, np.ndarray]:
-    """Every comment there can be, and where each set's block of them starts and its shape.
+#: The retailer's comments.
+RETAIL = CommentBook(THEMES, TEMPLATES)
+THEME_NAMES: tuple[str, ...] = RETAIL.theme_names
+SETS: tuple[tuple[str, str], ...] = RETAIL.sets
+SET = RETAIL.set
 
-    Set ``s`` owns ``cores x openers x closers x 2`` texts (the last axis: as written, all
-    lower case) from ``start[s]``; ``shape[s]`` holds those four sizes.
-    """
-    texts: list[str] = []
-    start, shape = [], []
-    for (_theme, sentiment), set_cores in zip(SETS, cores(), strict=True):
-        openers, closers = _OPENERS[sentiment], _CLOSERS[sentiment]
-        start.append(len(texts))
-        shape.append((len(set_cores), len(openers), len(closers), 2))
-        for core in set_cores:
-            for opener in openers:
-                for closer in closers:
-                    text = _write(opener, core, closer)
-                    texts += [text, text.lower()]
-    return pa.array(texts), np.array(start), np.array(shape)
+
+def cores() -> tuple[tuple[str, ...], ...]:
+    """Every core sentence of every retail template set, slots filled, indexed like ``SETS``."""
+    return RETAIL.cores
 
 
 def make_texts(rng: np.random.Generator, sets: np.ndarray) -> pa.Array:
-    """One comment per entry of ``sets`` (codes into ``SETS``), as an Arrow string array.
-
-    The texts need no JSON escaping: templates hold no quotes, backslashes or control
-    characters.
+    """One retail comment per entry of ``sets`` (codes into ``SETS``).
 
     >>> import numpy as np
     >>> texts = make_texts(np.random.default_rng(1), np.array([SET[("payment", "negative")]]))
     >>> THEME_NAMES[int(theme_of(texts)[0])]
     'payment'
     """
-    texts, start, shape = _texts()
-    n = len(sets)
-    size = shape[sets]
-    core, opener, closer = (np.floor(rng.random(n) * size[:, k]).astype(np.int64) for k in range(3))
-    lower = (rng.random(n) < LOWER_SHARE).astype(np.int64)
-    at = start[sets] + ((core * size[:, 1] + opener) * size[:, 2] + closer) * 2 + lower
-    return texts.take(pa.array(at, pa.int64()))
+    return RETAIL.make_texts(rng, sets)
 
 
 def theme_of(texts: pa.Array) -> np.ndarray:
-    """The theme code of each text (index into ``THEME_NAMES``; the last one is "none").
-
-    When several themes match (never the case for generated text) the first one wins.
-    """
-    lowered = pc.utf8_lower(texts)
-    out = np.full(len(texts), len(THEMES), dtype=np.int64)
-    for code, pattern in reversed(list(enumerate(THEMES.values()))):
-        hit = pc.fill_null(pc.match_substring_regex(lowered, pattern), False)
-        out[np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)] = code
-    return out
+    """The retail theme code of each text (index into ``THEME_NAMES``; the last is "none")."""
+    return RETAIL.theme_of(texts)

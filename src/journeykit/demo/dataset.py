@@ -12,11 +12,12 @@ import json
 import math
 import re
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -24,16 +25,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from journeykit.demo.frame import SCHEMA
-from journeykit.demo.groundtruth import document
-from journeykit.demo.simulate import BLOCK_PEOPLE, BlockResult, simulate_block
-from journeykit.demo.truth import Tally, measure
-from journeykit.demo.vocab import CAMPAIGNS
-from journeykit.demo.world import SPEND_STREAM, World, from_us, make_world
+from journeykit.demo.world import BLOCK_PEOPLE, SPEND_STREAM, World, from_us, make_world
 from journeykit.errors import InputError
 
-#: Events per person at the default 120 days (measured; used to size and report progress).
+#: Events per person of the retailer at the default 120 days (measured; sizes and progress).
 EVENTS_PER_PERSON = 50.5
 DEFAULT_DAYS = 120
+ScenarioName = Literal["retail", "bank"]
+SCENARIOS: tuple[str, ...] = ("retail", "bank")
 #: Events per person grow about as days ** 0.45 (people arrive through the whole window).
 DAYS_EXPONENT = 0.45
 TRUTH_SCHEMA = pa.schema([("identifier", pa.string()), ("person", pa.int64())])
@@ -48,6 +47,49 @@ SPEND_SCHEMA = pa.schema(
 _EVENT_FILE = re.compile(r"events-\d{5}\.parquet")
 _DICTIONARY = ["type", "event", "channel", "source", "other_ids"]
 WRITES_AHEAD = 2
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One demo world: how a block of people is simulated, measured and described.
+
+    ``simulate(world, block, first_event)`` gives a result with ``table`` (the block's events),
+    ``rows`` (``frame.Rows``) and ``block`` (with ``ids`` and ``first``); ``tally(world)``
+    starts the running measures that ``measure(result, tally)`` adds to; ``spend`` and
+    ``document`` make the ad spend table and the ground truth at the end.
+    """
+
+    name: str
+    events_per_person: float
+    simulate: Callable[[World, int, int], Any]
+    tally: Callable[[World], Any]
+    measure: Callable[[Any, Any], None]
+    spend: Callable[[World, Any], pa.Table]
+    document: Callable[[World, Any, dict[str, Any]], dict[str, Any]]
+
+
+def get_scenario(name: str) -> Scenario:
+    """The demo scenario called ``name`` (``retail`` or ``bank``)."""
+    if name == "retail":
+        from journeykit.demo.groundtruth import document
+        from journeykit.demo.simulate import simulate_block
+        from journeykit.demo.truth import Tally, measure
+        from journeykit.demo.vocab import CAMPAIGNS
+
+        return Scenario(
+            name="retail",
+            events_per_person=EVENTS_PER_PERSON,
+            simulate=simulate_block,
+            tally=Tally,
+            measure=measure,
+            spend=lambda world, tally: spend_table(world, tally.spend_clicks, CAMPAIGNS),
+            document=document,
+        )
+    if name == "bank":
+        from journeykit.demo.bank import SCENARIO
+
+        return SCENARIO
+    raise InputError(f"unknown scenario {name!r}; use {' or '.join(SCENARIOS)}", field="scenario")
 
 
 @dataclass(frozen=True)
@@ -69,7 +111,9 @@ class DemoFiles:
     n_spend_rows: int
 
 
-def scale_for_events(n_events: int, *, days: int = DEFAULT_DAYS) -> int:
+def scale_for_events(
+    n_events: int, *, days: int = DEFAULT_DAYS, scenario: ScenarioName = "retail"
+) -> int:
     """How many people give about ``n_events`` events over ``days`` days.
 
     >>> scale_for_events(1_000_000)
@@ -77,8 +121,11 @@ def scale_for_events(n_events: int, *, days: int = DEFAULT_DAYS) -> int:
     """
     if n_events < 1:
         raise InputError("must be at least 1", field="n_events")
-    per_person = EVENTS_PER_PERSON * (days / DEFAULT_DAYS) ** DAYS_EXPONENT
-    return max(1, round(n_events / per_person))
+    return max(1, round(n_events / _per_person(get_scenario(scenario), days)))
+
+
+def _per_person(sc: Scenario, days: int) -> float:
+    return sc.events_per_person * (days / DEFAULT_DAYS) ** DAYS_EXPONENT
 
 
 class _EventFiles:
@@ -130,8 +177,9 @@ def generate(
     end: date = date(2026, 9, 30),
     events_per_chunk: int = 1_000_000,
     progress: Callable[[int, int], None] | None = None,
+    scenario: ScenarioName = "retail",
 ) -> DemoFiles:
-    """Generate the demo retailer's data into ``out_dir``.
+    """Generate a demo world's data into ``out_dir``: the retailer, or the bank.
 
     Writes ``events-NNNNN.parquet`` (the raw input layout of ``journeykit.ingest.load``),
     ``spend.parquet``, ``truth_people.parquet`` and ``ground_truth.json``; event files left
@@ -147,6 +195,8 @@ def generate(
         events_per_chunk: Most rows per event file.
         progress: Called after each block of people with (events made so far, events
             expected); the last call has both equal to the final count.
+        scenario: ``retail`` (the omnichannel retailer) or ``bank`` (loans and credit cards;
+            see docs/demo.md).
 
     Returns:
         The paths written and their counts.
@@ -155,6 +205,7 @@ def generate(
     >>> files.n_people, [p.name for p in files.events]
     (200, ['events-00000.parquet'])
     """
+    sc = get_scenario(scenario)
     world = make_world(seed, people, days, end)
     if events_per_chunk < 1:
         raise InputError("must be at least 1", field="events_per_chunk")
@@ -163,8 +214,8 @@ def generate(
     for stale in out.iterdir():
         if _EVENT_FILE.fullmatch(stale.name):
             stale.unlink()
-    expected = round(people * EVENTS_PER_PERSON * (days / DEFAULT_DAYS) ** DAYS_EXPONENT)
-    tally = Tally(world)
+    expected = round(people * _per_person(sc, days))
+    tally = sc.tally(world)
     events = _EventFiles(out, events_per_chunk)
     truth_path = out / "truth_people.parquet"
     n_identifiers = done = 0
@@ -177,8 +228,8 @@ def generate(
     ):
         try:
             for index in range(math.ceil(people / BLOCK_PEOPLE)):
-                res = simulate_block(world, index, done)
-                measure(res, tally)
+                res = sc.simulate(world, index, done)
+                sc.measure(res, tally)
                 identifiers = truth_people(res)
                 while len(pending) >= WRITES_AHEAD:
                     pending.popleft().result()
@@ -196,7 +247,7 @@ def generate(
             events.close()
     if progress is not None:
         progress(done, done)
-    spend = spend_table(world, tally)
+    spend = sc.spend(world, tally)
     spend_path = out / "spend.parquet"
     pq.write_table(spend, spend_path, compression="zstd")
     files = {
@@ -205,7 +256,7 @@ def generate(
         "truth_people": truth_path.name,
     }
     truth_doc = out / "ground_truth.json"
-    text = json.dumps(document(world, tally, files), indent=2, ensure_ascii=False)
+    text = json.dumps(sc.document(world, tally, files), indent=2, ensure_ascii=False)
     truth_doc.write_text(text + "\n", encoding="utf-8")
     return DemoFiles(
         events=tuple(events.paths),
@@ -219,7 +270,7 @@ def generate(
     )
 
 
-def truth_people(res: BlockResult) -> pa.Table:
+def truth_people(res: Any) -> pa.Table:
     """Every identifier the block's events carry, normalised, with its true person.
 
     E-mails appear as ``email:`` + the lower-cased address and phones as ``phone:`` + E.164,
@@ -261,27 +312,30 @@ def truth_people(res: BlockResult) -> pa.Table:
     return table.take(order).cast(TRUTH_SCHEMA)
 
 
-def spend_table(world: World, tally: Tally) -> pa.Table:
+def spend_table(
+    world: World, clicks: np.ndarray, campaigns: Sequence[tuple[str, str, str, float, float]]
+) -> pa.Table:
     """Daily spend per paid campaign: a fixed daily cost plus paid clicks times cost per click.
 
-    The fixed cost (reach bought beyond the clicks seen) scales with the number of people, so
-    cost per customer does not depend on the size of the data set.
+    ``clicks`` holds the paid clicks per (day, campaign); ``campaigns`` are (channel, campaign,
+    network, cost per click, fixed cost per day for 20,000 people). The fixed cost (reach
+    bought beyond the clicks seen) scales with the number of people, so cost per customer
+    does not depend on the size of the data set.
     """
     rng = world.stream(SPEND_STREAM)
-    clicks = tally.spend_clicks
-    cpc = np.array([c[3] for c in CAMPAIGNS])
-    fixed = np.array([c[4] for c in CAMPAIGNS]) * world.people / 20_000
+    cpc = np.array([c[3] for c in campaigns])
+    fixed = np.array([c[4] for c in campaigns]) * world.people / 20_000
     noise = rng.lognormal(0.0, 0.15, size=clicks.shape)
     amount = np.round((fixed + clicks * cpc) * noise, 2)
-    day = np.repeat(np.arange(world.days), len(CAMPAIGNS))
-    which = np.tile(np.arange(len(CAMPAIGNS)), world.days)
+    day = np.repeat(np.arange(world.days), len(campaigns))
+    which = np.tile(np.arange(len(campaigns)), world.days)
     first = from_us(world.start_us).date()
     dates = pa.array(np.datetime64(first, "D") + day.astype("timedelta64[D]"), pa.date32())
     table = pa.table(
         {
             "date": dates,
-            "channel": pa.array([CAMPAIGNS[i][0] for i in which]),
-            "campaign": pa.array([CAMPAIGNS[i][1] for i in which]),
+            "channel": pa.array([campaigns[i][0] for i in which]),
+            "campaign": pa.array([campaigns[i][1] for i in which]),
             "amount": pa.array(amount.ravel()),
         },
         schema=SPEND_SCHEMA,

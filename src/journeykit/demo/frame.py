@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from journeykit.demo.identity import Identities
-from journeykit.demo.vocab import CHANNELS, EV, EVENTS
+from journeykit.demo.vocab import CHANNELS, EVENTS
 from journeykit.schema.events import INPUT_COLUMNS
 
 #: Columns of the demo event files, in order: the loader's raw input layout less received_at.
@@ -101,10 +101,37 @@ def _full(value: int | bool | np.ndarray, n: int, dtype: type) -> np.ndarray:
     return np.full(n, value, dtype=dtype)
 
 
-class Parts:
-    """The events of one block, collected part by part."""
+@dataclass(frozen=True)
+class Vocabulary:
+    """A scenario's event and channel names; an event's index is its code and tie order.
 
-    def __init__(self) -> None:
+    ``identify`` names the events written with type ``identify`` (the rest are ``track``).
+    """
+
+    events: tuple[str, ...]
+    channels: tuple[str, ...]
+    identify: tuple[str, ...] = ()
+
+    @property
+    def codes(self) -> dict[str, int]:
+        """Event name -> code."""
+        return _codes(self.events)
+
+
+@cache
+def _codes(names: tuple[str, ...]) -> dict[str, int]:
+    return {name: code for code, name in enumerate(names)}
+
+
+#: The retailer's vocabulary (journeykit.demo.vocab).
+RETAIL = Vocabulary(events=EVENTS, channels=CHANNELS, identify=("Signed Up",))
+
+
+class Parts:
+    """The events of one block, collected part by part, named in ``vocab``."""
+
+    def __init__(self, vocab: Vocabulary = RETAIL) -> None:
+        self.vocab = vocab
         self.items: list[Part] = []
 
     def add(
@@ -133,13 +160,13 @@ class Parts:
         if n == 0:
             return
         ch = (
-            np.full(n, CHANNELS.index(channel), dtype=np.int8)
+            np.full(n, self.vocab.channels.index(channel), dtype=np.int8)
             if isinstance(channel, str)
             else channel.astype(np.int8)
         )
         self.items.append(
             Part(
-                event=EV[event],
+                event=self.vocab.codes[event],
                 person=person.astype(np.int64, copy=False),
                 ts=ts.astype(np.int64, copy=False),
                 channel=ch,
@@ -156,7 +183,8 @@ class Parts:
 
     def of(self, event: str) -> list[Part]:
         """The parts holding events named ``event``."""
-        return [p for p in self.items if p.event == EV[event]]
+        code = self.vocab.codes[event]
+        return [p for p in self.items if p.event == code]
 
     def meta(self, event: str, key: str) -> np.ndarray:
         """One measurement column of every part of ``event``, concatenated."""
@@ -185,7 +213,7 @@ def assemble(
     parts: Parts, ids: Identities, *, seed: int, first_event: int
 ) -> tuple[pa.Table, Rows]:
     """Sort a block's events by (ts, person, event order), number them, build the table."""
-    items = parts.items
+    items, vocab = parts.items, parts.vocab
     person = np.concatenate([p.person for p in items])
     ts = np.concatenate([p.ts for p in items])
     event = np.concatenate([np.full(len(p.person), p.event, dtype=np.int16) for p in items])
@@ -213,10 +241,10 @@ def assemble(
             pc.binary_join_element_wise(f"d{seed}-", number_, ""),
             pa.array(ts, pa.timestamp("us")),
             pa.array(["track", "identify"]).take(
-                pa.array((event == EV["Signed Up"]).astype(np.int8))
+                pa.array(np.isin(event, [vocab.codes[e] for e in vocab.identify]).astype(np.int8))
             ),
-            pa.array(EVENTS).take(pa.array(event)),
-            pa.array(CHANNELS).take(pa.array(column("channel"))),
+            pa.array(vocab.events).take(pa.array(event)),
+            pa.array(vocab.channels).take(pa.array(column("channel"))),
             ids.anonymous_id.take(device_at),
             ids.user_id.take(pa.array(person, mask=~uid)),
             ids.email.take(pa.array(person * 2 + email - 1, mask=email == 0)),

@@ -30,11 +30,11 @@ THEME_SOURCES: dict[str, str] = {
 }
 
 
-def _rate(num: float, den: float) -> float | None:
+def rate(num: float, den: float) -> float | None:
     return round(num / den, 6) if den else None
 
 
-def _weeks(mondays: tuple[int, ...]) -> list[dict[str, str]]:
+def week_ranges(mondays: tuple[int, ...]) -> list[dict[str, str]]:
     return [
         {
             "start": from_us(m).date().isoformat(),
@@ -82,18 +82,18 @@ def _payment(world: World, t: Any) -> dict[str, Any]:
         groups[g] = {
             "checkouts": int(ck),
             "orders": int(orders),
-            "conversion": _rate(orders, ck),
+            "conversion": rate(orders, ck),
             "payment_failed": int(failed),
-            "payment_failed_rate": _rate(failed, ck),
+            "payment_failed_rate": rate(failed, ck),
         }
     nps = {}
     for g in ("failed", "ok"):
         nps[g] = {
             "answers": int(t(f"nps_pay.{g}.n")),
-            "mean_score": _rate(t(f"nps_pay.{g}.score"), t(f"nps_pay.{g}.n")),
+            "mean_score": rate(t(f"nps_pay.{g}.score"), t(f"nps_pay.{g}.n")),
             "comments": int(t(f"nps_pay.{g}.comments")),
             "payment_comments": int(t(f"nps_pay.{g}.payment_theme")),
-            "payment_comment_share": _rate(
+            "payment_comment_share": rate(
                 t(f"nps_pay.{g}.payment_theme"), t(f"nps_pay.{g}.comments")
             ),
         }
@@ -110,7 +110,7 @@ def _payment(world: World, t: Any) -> dict[str, Any]:
             "touchpoint": "Checkout Started",
             "channel": "app",
             "platform": "ios",
-            "weeks": _weeks(world.ios_weeks),
+            "weeks": week_ranges(world.ios_weeks),
         },
         "planted": {
             "failure_rate_ios_in_weeks": online.FAIL_IOS,
@@ -135,11 +135,11 @@ def _payment(world: World, t: Any) -> dict[str, Any]:
 def _chats(t: Any) -> dict[str, Any]:
     def csat(g: str) -> dict[str, Any]:
         n = t(f"csat.{g}.n")
-        return {"answers": int(n), "mean_score": _rate(t(f"csat.{g}.score"), n)}
+        return {"answers": int(n), "mean_score": rate(t(f"csat.{g}.score"), n)}
 
     def churn(g: str) -> dict[str, Any]:
         n, c = t(f"churn.{g}.people"), t(f"churn.{g}.churned")
-        return {"people": int(n), "churned": int(c), "churn_rate": _rate(c, n)}
+        return {"people": int(n), "churned": int(c), "churn_rate": rate(c, n)}
 
     return {
         "name": "long_chat_waits",
@@ -179,7 +179,7 @@ def _welcome(t: Any) -> dict[str, Any]:
         return {
             "customers": int(n),
             "repeat_customers": int(r),
-            "second_purchase_rate": _rate(r, n),
+            "second_purchase_rate": rate(r, n),
         }
 
     yes, no = group("welcome"), group("no_welcome")
@@ -218,9 +218,9 @@ def _referral(t: Any) -> dict[str, Any]:
             "customers": int(n),
             "orders": int(o),
             "revenue": round(r, 2),
-            "aov": _rate(r, o),
-            "revenue_per_customer": _rate(r, n),
-            "orders_per_customer": _rate(o, n),
+            "aov": rate(r, o),
+            "revenue_per_customer": rate(r, n),
+            "orders_per_customer": rate(o, n),
         }
 
     yes, no = group("referred"), group("not_referred")
@@ -242,8 +242,8 @@ def _referral(t: Any) -> dict[str, Any]:
         "measured": {
             "referred": yes,
             "not_referred": no,
-            "aov_ratio": _rate(yes["aov"] or 0, no["aov"] or 0),
-            "revenue_per_customer_ratio": _rate(
+            "aov_ratio": rate(yes["aov"] or 0, no["aov"] or 0),
+            "revenue_per_customer_ratio": rate(
                 yes["revenue_per_customer"] or 0, no["revenue_per_customer"] or 0
             ),
         },
@@ -260,9 +260,9 @@ def _omni(t: Any) -> dict[str, Any]:
         measured[g] = {
             "people": int(n),
             "customers": int(c),
-            "conversion": _rate(c, n),
+            "conversion": rate(c, n),
             "repeat_customers": int(r),
-            "repeat_rate": _rate(r, c),
+            "repeat_rate": rate(r, c),
         }
     return {
         "name": "store_plus_online",
@@ -292,14 +292,14 @@ def _delivery(world: World, t: Any) -> dict[str, Any]:
         measured[f"nps_comments_orders_{g}"] = {
             "comments": int(n),
             "delivery_comments": int(k),
-            "delivery_share": _rate(k, n),
+            "delivery_share": rate(k, n),
         }
     for g in ("theme", "other"):
         n = t(f"delivery.score_{g}.n")
         label = "with_delivery_comment" if g == "theme" else "with_other_comment"
         measured[f"nps_{label}"] = {
             "answers": int(n),
-            "mean_score": _rate(t(f"delivery.score_{g}.sum"), n),
+            "mean_score": rate(t(f"delivery.score_{g}.sum"), n),
         }
     return {
         "name": "delivery_delays",
@@ -312,7 +312,7 @@ def _delivery(world: World, t: Any) -> dict[str, Any]:
             "touchpoint": "Order Completed",
             "channel": ["web", "app"],
             "theme": "delivery_delay",
-            "weeks": _weeks(world.carrier_weeks),
+            "weeks": week_ranges(world.carrier_weeks),
         },
         "planted": {
             "late_share_in_weeks": followups.DELAY_CARRIER,
@@ -332,7 +332,7 @@ def _themes(t: Any) -> dict[str, Any]:
     out = []
     for name, pattern in THEMES.items():
         counts = {tp: int(t(f"theme.{name}.{tp}")) for tp in touchpoints}
-        per = {tp: {"comments": k, "share": _rate(k, totals[tp])} for tp, k in counts.items()}
+        per = {tp: {"comments": k, "share": rate(k, totals[tp])} for tp, k in counts.items()}
         n = sum(counts.values())
         out.append(
             {
@@ -341,7 +341,7 @@ def _themes(t: Any) -> dict[str, Any]:
                 "pattern": pattern,
                 "planted_in": THEME_SOURCES[name],
                 "comments": n,
-                "share": _rate(n, everything),
+                "share": rate(n, everything),
                 "touchpoints": per,
             }
         )

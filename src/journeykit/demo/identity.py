@@ -13,6 +13,8 @@ Person ``p`` (a global number from 0) has, whether or not the data ever shows th
   carry a ``device_id`` (``dv`` + 16 hex digits).
 
 Numbers are scrambled with a bijection, so identifiers are unique but do not reveal ``p``.
+That is the retailer's :data:`UK` locale; another scenario passes its own :class:`Locale`
+(names, e-mail domains, country code and spellings of the mobile number, id prefixes).
 """
 
 from __future__ import annotations
@@ -100,21 +102,67 @@ def width_for(people: int) -> int:
     return max(4, len(str(max(people - 1, 1))))
 
 
-def identities(seed: int, first: int, n: int, people: int, app_device: np.ndarray) -> Identities:
+@dataclass(frozen=True)
+class Locale:
+    """Where the people live: names, e-mail domains, the mobile numbering, id prefixes.
+
+    A mobile number is ``lead`` and ``digits`` more digits after the country code ``cc``;
+    the spaced and dashed spellings cut the national number into ``spaced`` and ``dashed``
+    groups. Every spelling normalises to ``+`` cc national.
+    """
+
+    first_names: tuple[str, ...]
+    last_names: tuple[str, ...]
+    domains: tuple[str, ...]
+    cc: str
+    lead: str
+    digits: int
+    spaced: tuple[int, ...]
+    dashed: tuple[int, ...]
+    user_prefix: str = "u"
+    crm_prefix: str = "CRM-"
+
+
+#: The retailer's people: British names and UK mobiles.
+UK = Locale(
+    first_names=FIRST_NAMES,
+    last_names=LAST_NAMES,
+    domains=EMAIL_DOMAINS,
+    cc="44",
+    lead="7",
+    digits=9,
+    spaced=(4, 6),
+    dashed=(4, 3, 3),
+)
+
+
+def _groups(national: pa.Array, sizes: tuple[int, ...], sep: str) -> list[pa.Array | str]:
+    out: list[pa.Array | str] = []
+    at = 0
+    for i, size in enumerate(sizes):
+        out += [*([sep] if i else []), pc.utf8_slice_codeunits(national, at, at + size)]
+        at += size
+    return out
+
+
+def identities(
+    seed: int, first: int, n: int, people: int, app_device: np.ndarray, locale: Locale = UK
+) -> Identities:
     """Identifiers of people ``first .. first+n-1``; ``app_device`` is (n, 2) bool."""
     p = np.arange(first, first + n, dtype=np.int64)
     h = salted(p, seed * 8 + 0)
     width = width_for(people)
     modulus = 10**width
-    first_name = pa.array(FIRST_NAMES).take(
-        pa.array((h % np.uint64(len(FIRST_NAMES))).astype(np.int64))
+    first_names, last_names = locale.first_names, locale.last_names
+    first_name = pa.array(first_names).take(
+        pa.array((h % np.uint64(len(first_names))).astype(np.int64))
     )
-    last_name = pa.array(LAST_NAMES).take(
-        pa.array(((h >> np.uint64(8)) % np.uint64(len(LAST_NAMES))).astype(np.int64))
+    last_name = pa.array(last_names).take(
+        pa.array(((h >> np.uint64(8)) % np.uint64(len(last_names))).astype(np.int64))
     )
     style = ((h >> np.uint64(16)) % np.uint64(3)).astype(np.int64)
-    domain = pa.array(EMAIL_DOMAINS).take(
-        pa.array(((h >> np.uint64(20)) % np.uint64(3)).astype(np.int64))
+    domain = pa.array(locale.domains).take(
+        pa.array(((h >> np.uint64(20)) % np.uint64(len(locale.domains))).astype(np.int64))
     )
     code = pc.cast(pa.array(scramble(p, modulus, seed * 8 + 1)), pa.string())
     initial = pc.utf8_slice_codeunits(first_name, 0, 1)
@@ -131,24 +179,20 @@ def identities(seed: int, first: int, n: int, people: int, app_device: np.ndarra
         pc.utf8_upper(email),
         _join(pc.utf8_capitalize(local), "@", pc.utf8_capitalize(domain)),
     )
-    national = _join("7", _digits(scramble(p, 10**9, seed * 8 + 2), 9))
-    head = pc.utf8_slice_codeunits(national, 0, 4)
-    tail = pc.utf8_slice_codeunits(national, 4, 10)
+    cc = locale.cc
+    national = _join(
+        locale.lead, _digits(scramble(p, 10**locale.digits, seed * 8 + 2), locale.digits)
+    )
     phone = [
-        _join("+44", national),
-        _join("+44 ", head, " ", tail),
-        _join("0044 ", head, " ", tail),
-        _join(
-            "+44-",
-            head,
-            "-",
-            pc.utf8_slice_codeunits(national, 4, 7),
-            "-",
-            pc.utf8_slice_codeunits(national, 7, 10),
-        ),
+        _join(f"+{cc}", national),
+        _join(f"+{cc} ", *_groups(national, locale.spaced, " ")),
+        _join(f"00{cc} ", *_groups(national, locale.spaced, " ")),
+        _join(f"+{cc}-", *_groups(national, locale.dashed, "-")),
     ]
-    user_id = _join("u", pc.cast(pa.array(scramble(p, modulus * 10, seed * 8 + 3)), pa.string()))
-    crm_id = _join("CRM-", _digits(scramble(p, modulus * 100, seed * 8 + 4), width + 2))
+    user_id = _join(
+        locale.user_prefix, pc.cast(pa.array(scramble(p, modulus * 10, seed * 8 + 3)), pa.string())
+    )
+    crm_id = _join(locale.crm_prefix, _digits(scramble(p, modulus * 100, seed * 8 + 4), width + 2))
     dev = np.stack([p * 2, p * 2 + 1], axis=1).ravel()
     anon = _join("a", hex16(salted(dev, seed * 8 + 5)))
     device = _join("dv", hex16(salted(dev, seed * 8 + 6)))

@@ -16,10 +16,8 @@ from journeykit.demo.frame import Parts, Rows, assemble
 from journeykit.demo.identity import SERIAL_STRIDE, reference
 from journeykit.demo.online import Orders
 from journeykit.demo.people import Block, draw_people
-from journeykit.demo.world import World
+from journeykit.demo.world import BLOCK_PEOPLE, World
 
-#: People simulated together. Fixed: changing it changes the data of a seed.
-BLOCK_PEOPLE = 1000
 ORDER_SALT = 1
 
 

@@ -27,11 +27,13 @@ PAYMENT_GROUPS = ("ios_in_weeks", "ios_other_weeks", "others_in_weeks", "others_
 class Tally:
     """Running sums of every measure, in block order (so float sums are reproducible)."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(
+        self, world: World, *, events: int = len(EVENTS), campaigns: int = len(CAMPAIGNS)
+    ) -> None:
         self.world = world
         self.sums: dict[str, float] = {}
-        self.spend_clicks = np.zeros((world.days, len(CAMPAIGNS)), dtype=np.int64)
-        self.events = np.zeros(len(EVENTS), dtype=np.int64)
+        self.spend_clicks = np.zeros((world.days, campaigns), dtype=np.int64)
+        self.events = np.zeros(events, dtype=np.int64)
 
     def add(self, key: str, value: float | np.integer | np.floating) -> None:
         """Add ``value`` to the sum named ``key``."""

@@ -23,6 +23,8 @@ WEEK = 7 * DAY
 NEVER = np.iinfo(np.int64).max // 4
 
 MIN_DAYS = 42
+#: People simulated together. Fixed: changing it changes the data of a seed.
+BLOCK_PEOPLE = 1000
 
 # Random streams: blocks use (seed, block); the world's own draws use numbers no block reaches.
 WORLD_STREAM = 2**31 - 1
