@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from orchestrate_helpers import engine, ev, journeys
 
 from journeykit.orchestrate.clock import ManualClock
-from journeykit.orchestrate.measure import newcombe_interval, report, stats, wald_interval
+from journeykit.orchestrate.measure import diff_interval, rate_interval, report, stats
 from journeykit.orchestrate.runtime import unit_hash
 
 
@@ -25,9 +25,9 @@ from journeykit.orchestrate.runtime import unit_hash
     ],
 )
 def test_intervals_match_published_values(counts, newcombe, wald) -> None:
-    _, lo, hi = newcombe_interval(*counts)
+    _, lo, hi = diff_interval(*counts)
     assert (round(lo, 4), round(hi, 4)) == newcombe
-    _, lo, hi = wald_interval(*counts)
+    _, lo, hi = diff_interval(*counts, method="wald")
     assert (round(lo, 4), round(hi, 4)) == wald
 
 
@@ -39,7 +39,7 @@ def test_newcombe_interval_covers_the_true_difference_about_95_percent() -> None
     covered = [
         lo <= p1 - p2 <= hi
         for a, b in zip(x1, x2, strict=True)
-        for _, lo, hi in [newcombe_interval(int(a), n1, int(b), n2)]
+        for _, lo, hi in [diff_interval(int(a), n1, int(b), n2)]
     ]
     assert 0.93 <= np.mean(covered) <= 0.97
 
@@ -91,15 +91,23 @@ steps:
     treated = [p for p in people if p not in held]
     assert t["entered"] == len(treated) and h["entered"] == len(held)
     assert t["converted"] == len(converts - held) and h["converted"] == len(converts & held)
-    assert h["completed"] == len(held) and h["waiting"] == 0
+    assert h["waiting"] == t["waiting"] == 0
     conv_t = len(converts - held)
-    # converted journeys end at once (on_conversion); the rest complete after the wait
+    # converted journeys end at once (on_conversion); the rest complete after the wait, and
+    # held-out journeys walk the same wait without being acted on
     assert t["completed"] == len(treated) - conv_t
+    assert h["completed"] == len(held) - len(converts & held)
+    assert (t["arm"], h["arm"]) == (
+        "treatment (gets the journey)",
+        "holdout (kept out, measured alike)",
+    )
+    lo_t, hi_t = rate_interval(conv_t, len(treated))
+    assert (t["rate_low"], t["rate_high"]) == pytest.approx((lo_t, hi_t))
     for name in ("a", "b"):
         row = df.loc[f"split:step1={name}"]
         members = [p for p, a in arm.items() if a == name]
         assert row["entered"] == len(members) and row["converted"] == len(set(members) & converts)
-    d, lo, hi = newcombe_interval(conv_t, len(treated), len(converts & held), len(held))
+    d, lo, hi = diff_interval(conv_t, len(treated), len(converts & held), len(held))
     assert (t["uplift"], t["uplift_low"], t["uplift_high"]) == pytest.approx((d, lo, hi))
     assert lo > 0 and abs(d - (1 / 3 - 0.2)) < 0.06
     full = report(e.state, "promo", method="wald")

@@ -95,15 +95,63 @@ def list_(state: StateOpt = DEFAULT_STATE) -> None:
 def stats(
     automation: Annotated[str, typer.Argument(help="Automation id.")],
     state: StateOpt = DEFAULT_STATE,
+    confidence: Annotated[
+        float, typer.Option(min=0.5, max=0.999, help="Level of the intervals.")
+    ] = 0.95,
+    method: Annotated[
+        str, typer.Option(help="Uplift interval: newcombe, wald, agresti-caffo or score.")
+    ] = "newcombe",
+    since: Annotated[
+        datetime | None, typer.Option(help="Count people whose first journey starts here.")
+    ] = None,
 ) -> None:
-    """Results against the holdout: conversion, uplift and its confidence interval."""
-    from journeykit.orchestrate import report
+    """People per arm against the holdout: conversion, uplift with its interval, the funnel."""
+    from journeykit.errors import InputError
+    from journeykit.orchestrate.measure import METHODS, report
 
-    result = report(state, automation)
-    show_frame(result.groups, f"{automation}: treatment vs holdout")
-    funnel = getattr(result, "steps", None)
-    if funnel is not None and len(funnel):
-        show_frame(funnel, "per step")
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r} (use {', '.join(METHODS)})", field="method")
+    _require_state(state)
+    result = report(state, automation, confidence=confidence, method=method, since=since)  # type: ignore[arg-type]
+    level = f"{confidence:.0%}"
+    groups = result.groups.reset_index(drop=True)
+    cols = ["arm", "entered", "converted", "conversion_rate", "rate_low", "rate_high"]
+    cols += ["in_window", "journeys", "uplift", "uplift_low", "uplift_high"]
+    shown = groups[cols].rename(
+        columns={
+            "entered": "people",
+            "rate_low": f"rate {level} low",
+            "rate_high": f"rate {level} high",
+            "uplift_low": f"uplift {level} low",
+            "uplift_high": f"uplift {level} high",
+        }
+    )
+    show_frame(shown, f"{automation}: people by arm (each counted once, at first entry)")
+    u = result.uplift
+    if u is not None:
+        console.print(
+            f"uplift (treatment − holdout): {u.uplift * 100:+.1f} pts, {level} interval "
+            f"[{u.low * 100:+.1f}, {u.high * 100:+.1f}] — {u.method_label} interval "
+            f"(statsmodels), {u.treatment_people:,} treated vs {u.holdout_people:,} held-out people"
+        )
+    else:
+        console.print(f"interval method: {result.method_label} at {level}")
+    for warning in result.warnings:
+        console.print(f"[yellow]Warning:[/yellow] {warning}")
+    if len(result.funnel):
+        show_frame(result.funnel, "per step (treated people reaching each step)")
+
+
+def _require_state(state: str) -> None:
+    """Refuse a state file that does not exist (a read must not create an empty one)."""
+    from journeykit.errors import NotFound
+    from journeykit.orchestrate.state import normalise_url
+
+    url = normalise_url(state)
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.exists():
+            raise NotFound("orchestration state", str(path), [])
 
 
 @auto_app.command("backtest")

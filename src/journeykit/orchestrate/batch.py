@@ -250,7 +250,7 @@ class Batch:
         info = p.entries.get(c.id)
         entry = 1
         if info:
-            n, at, active, _ = info
+            n, at, active = info[0], info[1], info[2]
             policy = c.spec.reentry.policy
             if policy == "never" or (active and policy != "restart"):
                 return
@@ -261,11 +261,13 @@ class Batch:
                     if cur.automation_id == c.id and cur.status == "waiting":
                         self.end(cur, p, "exited", "entered again")
             entry = int(n) + 1
-        grp = (
-            "holdout"
-            if c.spec.holdout and unit_hash("holdout", c.id, p.person_id) < c.spec.holdout
-            else "treatment"
-        )
+        # the arm is the person's, fixed at their first entry: a later change of the holdout
+        # share moves no one who entered before (older profiles: the same hash decides)
+        if info and len(info) > 4:
+            held = bool(info[4])
+        else:
+            held = bool(c.spec.holdout) and unit_hash("holdout", c.id, p.person_id) < c.spec.holdout
+        grp = "holdout" if held else "treatment"
         track = self.now + c.within if c.within is not None else None
         j = Journey(
             journey_id(c.id, p.person_id, entry),
@@ -281,12 +283,11 @@ class Batch:
             new=True,
         )
         self._add(j)
-        p.entries[c.id] = [entry, self.now_epoch, 1, _epoch(track) if track else 0]
+        p.entries[c.id] = [entry, self.now_epoch, 1, _epoch(track) if track else 0, int(held)]
         p.dirty = True
         self.counts["entered"] += 1
-        if grp == "holdout":
-            self._finish(j, p, "completed", "holdout")
-            return
+        # a held-out journey walks the same waits, branches and exits without acting, so both
+        # arms re-enter on the same terms and are measured over the same windows
         self.run(j, c, 0, p, ev)
 
     def _finish(self, j: Journey, p: Profile, status: str, reason: str | None) -> None:
@@ -310,7 +311,9 @@ class Batch:
         self.cancel_outbox_of.add(j.journey_id)
 
     def log(self, j: Journey, step_id: str, outcome: str) -> None:
-        """Record that a journey reached a step (the funnel)."""
+        """Record that a treated journey reached a step (the funnel)."""
+        if j.grp == "holdout":
+            return
         self.steps[(j.journey_id, step_id)] = {
             "journey_id": j.journey_id,
             "step_id": step_id,
@@ -351,7 +354,8 @@ class Batch:
                 self._wait(j, c, ins, p)
                 return
             else:
-                self._act(j, c, ins, p, ev)
+                if j.grp != "holdout":
+                    self._act(j, c, ins, p, ev)
                 pc += 1
         self._finish(j, p, "completed", None)
 

@@ -207,7 +207,7 @@ class Profile:
     """What the engine knows about a person (kept in ``jk_profiles.data`` as JSON).
 
     ``entries`` maps automation id to ``[entry number, entered (epoch s), in journey (0/1),
-    track conversions until (epoch s or 0)]``.
+    track conversions until (epoch s or 0), held out (0/1, fixed at the first entry)]``.
     """
 
     person_id: str
