@@ -69,6 +69,10 @@ def test_evaluation(make_ws, text, events, people):
         ('channel == "a" and', 18, "expected a field"),
         ('ts > "yesterday"', 5, "ISO"),
         ("channel", 0, "not a condition"),
+        ("1", 0, "not a condition"),
+        ("0", 0, "not a condition"),
+        ("1.0 or channel == 'a'", 0, "not a condition"),
+        ("'x'", 0, "not a condition"),
         ('channel == "a" ; drop table events', 15, "unexpected character"),
         ('__import__("os") == 1', 0, "unknown function"),
         ("properties == 1", 0, "properties.<key>"),
@@ -82,6 +86,13 @@ def test_errors_point_at_the_problem(text, position, reason):
         parse_filter(text)
     assert err.value.position == position
     assert reason in str(err.value)
+
+
+def test_true_and_false_alone_are_whole_filters(make_ws):
+    ws = make_ws(LOG)
+    everyone = ws.store.scalar("SELECT count(DISTINCT person_id) FROM events")
+    assert len(parse_filter("true").people(ws).execute()) == everyone
+    assert len(parse_filter("false").people(ws).execute()) == 0
 
 
 def test_unknown_cohort_and_fields(make_ws):

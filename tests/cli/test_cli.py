@@ -57,13 +57,16 @@ def test_ingest_summary_person_export_forget(files):
     )
     assert out.exit_code == 0, out.output
     assert "3 rows, 2 loaded, 0 already stored, 1 rejected" in out.output
-    assert "row 3 ts: missing timestamp" in out.output
+    assert "1 rejected ts: missing timestamp (row 3)" in out.output
     assert "colour" in out.output
+    first = journeykit.open(ws).store.scalar("SELECT load_id FROM loads")
     out = run("ingest", str(files / "store.jsonl"), str(files / "web.csv"), "-w", ws)
     assert out.exit_code == 0
-    # without the mapping, customer_no is not an identifier: those rows are refused, not lost
     assert "1 rows, 1 loaded" in out.output
-    assert "anonymous_id: no identifier" in out.output
+    # customer_no is recognised without the mapping, and the file was read before
+    assert "'customer_no' as user_id" in out.output
+    assert "3 rows, 0 loaded, 2 already stored, 1 rejected" in out.output
+    assert f"2 stored before by load {first} of {files / 'web.csv'}" in out.output
     out = run("summary", "-w", ws)
     assert "people" in out.output and "3" in out.output
     out = run("person", "+47555", "-w", ws)

@@ -161,13 +161,13 @@ def test_bad_rows_are_reported_and_good_rows_kept(tmp_path, ws):
         (3, "ts"),
         (4, "ts"),
         (5, "event"),
-        (6, "anonymous_id"),
+        (6, "user_id"),
         (7, "revenue"),
         (8, "properties"),
         (9, "ts"),
     }
     reasons = {r.row: r.reason for r in report.rejects}
-    assert reasons[4] == "cannot parse timestamp yesterday"
+    assert reasons[4] == "cannot parse timestamp: yesterday"
     assert "future" in reasons[9]
     rejects_file = Path(report.rejects_file)
     assert rejects_file.read_text().count("\n") == 8  # header + 7

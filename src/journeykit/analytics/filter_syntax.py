@@ -266,7 +266,8 @@ class _Parser:
             needle = self.take("string")
             return Contains(tok.pos, self.check_operand(left), needle.text)
         if isinstance(left, Field | Count) or (
-            isinstance(left, Literal) and left.value not in (True, False)
+            # only true / false stand alone (1 == True in Python, so test the type)
+            isinstance(left, Literal) and not isinstance(left.value, bool)
         ):
             raise self.error(
                 "a value alone is not a condition; compare it (==, !=, <, >, in, is null)",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -19,6 +19,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     import pandas as pd
 
+    from journeykit.ingest.load import LoadReport
     from journeykit.store import Workspace
 
 app = typer.Typer(
@@ -89,12 +90,30 @@ def ingest(
         typer.Option("--map", help="Column mapping, e.g. ts=timestamp,person=customer_no"),
     ] = None,
     tz: Annotated[str | None, typer.Option(help="Time zone of naive timestamps.")] = None,
-    fmt: Annotated[str | None, typer.Option("--format", help="csv, parquet or jsonl.")] = None,
+    ts_format: Annotated[
+        str | None,
+        typer.Option(
+            "--ts-format", help="Layout of the timestamps (strptime), e.g. '%d/%m/%Y %H:%M'."
+        ),
+    ] = None,
+    dedupe_rows: Annotated[
+        bool,
+        typer.Option(
+            "--dedupe-rows", help="Store identical rows once (default: every row is an event)."
+        ),
+    ] = False,
+    fmt: Annotated[
+        Literal["csv", "parquet", "jsonl"] | None,
+        typer.Option("--format", help="csv, parquet or jsonl (default: from the file name)."),
+    ] = None,
     spend: Annotated[
         bool, typer.Option(help="The files are ad spend (date, channel, campaign, amount).")
     ] = False,
 ) -> None:
-    """Load events from files; bad rows are reported and every good row is kept."""
+    """Load events from files; bad rows are reported and every good row is kept.
+
+    Exits 1 when a file cannot be read or every row of a file is refused.
+    """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from journeykit.errors import InputError
@@ -125,30 +144,56 @@ def ingest(
                     mapping=mapping,
                     tz=tz,
                     fmt=fmt,
+                    ts_format=ts_format,
+                    dedupe_rows=dedupe_rows,
                     progress=lambda s, f, t=task: bar.update(t, completed=f, stage=s),
                 )
             except InputError as exc:
                 failed += 1
-                err.print(f"[red]Error:[/red] {exc}")
+                err.print(f"[red]Error:[/red] {path}: {exc}", soft_wrap=True, highlight=False)
                 continue
             finally:
                 bar.remove_task(task)
-            colour = "yellow" if report.rejected else "green"
-            console.print(
-                f"[{colour}]{path}[/{colour}]: {report.rows:,} rows, {report.loaded:,} loaded, "
-                f"{report.duplicates:,} already stored, {report.rejected:,} rejected"
-                + (f", {report.merges:,} people merged" if report.merges else "")
-            )
-            for notice in report.notices:
-                console.print(f"  [dim]{notice}[/dim]")
-            for r in report.rejects[:10]:
-                console.print(f"  [yellow]row {r.row}[/yellow] {r.field or ''}: {r.reason}")
-            if report.rejected > 10:
-                console.print(f"  … {report.rejected - 10} more")
-            if report.rejects_file:
-                console.print(f"  rejects written to {report.rejects_file}")
+            failed += int(report.failed)
+            show_load_report(path, report)
     if failed:
         raise typer.Exit(1)
+
+
+def show_load_report(path: Path | str, report: LoadReport) -> None:
+    """Print what one load did: counts, where repeats were stored before, rejects by reason."""
+    colour = "red" if report.failed else "yellow" if report.rejected else "green"
+    console.print(
+        f"[{colour}]{path}[/{colour}]: {report.rows:,} rows, {report.loaded:,} loaded, "
+        f"{report.already_stored:,} already stored, {report.rejected:,} rejected"
+        + (f", {report.repeated:,} repeated in the file" if report.repeated else "")
+        + (f", {report.merges:,} people merged" if report.merges else ""),
+        highlight=False,
+    )
+    for earlier in report.earlier_loads:
+        when = f"{earlier.finished_at:%Y-%m-%d %H:%M}" if earlier.finished_at else "?"
+        by = (
+            f"load {earlier.load_id} of {earlier.source} at {when}"
+            if earlier.load_id
+            else "a load made before loads were numbered"
+        )
+        console.print(f"  {earlier.rows:,} stored before by {by}", highlight=False)
+    for notice in report.notices:
+        console.print(f"  [dim]{notice}[/dim]", highlight=False)
+    for group in report.reject_groups[:10]:
+        rows = ", ".join(str(r) for r in group.rows)
+        more = ", …" if group.count > len(group.rows) else ""
+        console.print(
+            f"  [yellow]{group.count:,} rejected[/yellow] {group.field or ''}: {group.reason} "
+            f"(row{'s' if group.count > 1 else ''} {rows}{more})",
+            highlight=False,
+        )
+    if len(report.reject_groups) > 10:
+        console.print(f"  … {len(report.reject_groups) - 10} more reasons")
+    if report.failed:
+        console.print(f"  [red]every row of {path} was refused[/red]", highlight=False)
+    if report.rejects_file:
+        console.print(f"  rejects written to {report.rejects_file}", highlight=False)
 
 
 @app.command()
@@ -294,29 +339,66 @@ def demo(
     )
 
 
-def main() -> None:
-    """Entry point: run the app, turning journeykit errors into one-line messages."""
+def _click_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """Usage-error and abort classes of the click that typer uses, and of click itself.
+
+    Typer (0.29 on) raises its own bundled copy of click's exceptions, which are not click's:
+    catching only ``click.ClickException`` lets usage errors escape as tracebacks.
+    """
+    bundled = typer.BadParameter.__mro__
+    usage = [c for c in bundled if c.__name__ == "ClickException"]
+    aborts: list[type[BaseException]] = [typer.Abort]
+    module = sys.modules.get(typer.BadParameter.__module__)
+    if module is not None and hasattr(module, "Abort"):
+        aborts.append(module.Abort)
+    try:
+        import click
+
+        usage.append(click.ClickException)
+        aborts.append(click.Abort)
+    except ImportError:  # pragma: no cover - typer no longer needs click installed
+        pass
+    return tuple(usage), tuple(aborts)
+
+
+def _one_line(exc: BaseException) -> str:
+    """A usage error as one line: the reason, and where to read how the command is used."""
+    message = " ".join(str(getattr(exc, "format_message", lambda: str(exc))()).split())
+    ctx = getattr(exc, "ctx", None)
+    if ctx is None:
+        return message
+    names = []
+    while getattr(ctx, "parent", None) is not None:  # the root's name is how it was started
+        names.append(ctx.info_name)
+        ctx = ctx.parent
+    return f"{message} (see `{' '.join(['journeykit', *reversed(names)])} --help`)"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, turning every error a user can cause into one line.
+
+    Errors are printed as ``Error: ...`` on stderr, never as a traceback (``--debug`` shows
+    journeykit's own): usage errors (unknown option, bad value, missing argument) exit 2,
+    journeykit errors 1.
+    """
     from journeykit.errors import JourneykitError
 
+    usage, aborts = _click_errors()
     try:
-        code = app(standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except JourneykitError as exc:
         if _state["debug"]:
             raise
-        err.print(f"[red]Error:[/red] {exc}")
-        sys.exit(1)
-    except typer.Abort:
-        err.print("Aborted.")
+        err.print(f"[red]Error:[/red] {exc}", soft_wrap=True, markup=True, highlight=False)
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors carry their own exit codes
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except aborts:
+        err.print("Aborted.")
+        sys.exit(1)
+    except usage as exc:
+        err.print(f"Error: {_one_line(exc)}", soft_wrap=True, markup=False, highlight=False)
+        sys.exit(int(getattr(exc, "exit_code", 2)) or 2)
     if isinstance(code, int) and code:
         sys.exit(code)
 

@@ -19,7 +19,7 @@ from journeykit.errors import InvalidFile
 from journeykit.ingest.identity import anchor_sql, stitch
 from journeykit.ingest.readers import ReadResult, Reject, read_source
 from journeykit.ingest.stage import stage
-from journeykit.schema.events import EVENT_COLUMNS
+from journeykit.schema.events import EVENT_COLUMNS, JOURNEY_ORDER
 
 if TYPE_CHECKING:
     from journeykit.store import Store, Workspace
@@ -27,6 +27,26 @@ if TYPE_CHECKING:
 Progress = Callable[[str, float], None]
 
 STORED = [c for c in EVENT_COLUMNS if c not in ("seq", "prev_event", "prev_ts", "person_id")]
+
+
+@dataclass(frozen=True)
+class EarlierLoad:
+    """An earlier load that had already stored some of this load's rows."""
+
+    load_id: str | None
+    source: str | None
+    finished_at: datetime | None
+    rows: int
+
+
+@dataclass(frozen=True)
+class RejectGroup:
+    """Refused rows that share a field and a reason: how many, and the first few rows."""
+
+    field: str | None
+    reason: str
+    count: int
+    rows: list[int | None]
 
 
 @dataclass(frozen=True)
@@ -38,12 +58,19 @@ class LoadReport:
         source: the file name or a description of the table.
         rows: rows read from the source (including rejected ones).
         loaded: new events stored.
-        duplicates: rows whose event id was already stored (or repeated in the source).
+        duplicates: rows not stored because they were stored before or repeated in the
+            source (``already_stored + repeated``).
         rejected: rows refused; the first ones are in ``rejects``.
         rejects: (row, field, reason) of refused rows, row numbers as in the source file.
-        notices: things worth knowing that did not refuse rows (unknown columns kept, ...).
+        notices: things worth knowing that did not refuse rows (unknown columns kept, which
+            column became which identifier, the date order assumed, ...).
         merges: people merged by this load.
         rejects_file: where every refused row was written, if any.
+        already_stored: rows whose event was stored by an earlier load.
+        earlier_loads: which earlier loads stored them, and how many each.
+        repeated: rows repeating an event earlier in the same source (a repeated message
+            id, or an identical row with ``dedupe_rows``).
+        reject_groups: every refused row counted by field and reason, most first.
     """
 
     load_id: str
@@ -56,6 +83,29 @@ class LoadReport:
     notices: list[str] = field(default_factory=list)
     merges: int = 0
     rejects_file: str | None = None
+    already_stored: int = 0
+    earlier_loads: list[EarlierLoad] = field(default_factory=list)
+    repeated: int = 0
+    reject_groups: list[RejectGroup] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        """Every row was refused (and there was at least one)."""
+        return self.rows > 0 and self.rejected >= self.rows
+
+
+def group_rejects(rejects: list[Reject], first: int = 5) -> list[RejectGroup]:
+    """Count refused rows by field and reason (the reason without the offending value).
+
+    >>> rows = [Reject(2, "ts", "cannot parse timestamp: x"), Reject(5, "ts", "cannot parse timestamp: y")]
+    >>> group_rejects(rows)[0]
+    RejectGroup(field='ts', reason='cannot parse timestamp', count=2, rows=[2, 5])
+    """
+    groups: dict[tuple[str | None, str], list[int | None]] = {}
+    for r in rejects:
+        groups.setdefault((r.field, r.reason.split(": ", 1)[0]), []).append(r.row)
+    out = [RejectGroup(f, reason, len(rows), rows[:first]) for (f, reason), rows in groups.items()]
+    return sorted(out, key=lambda g: -g.count)
 
 
 def load(
@@ -67,6 +117,8 @@ def load(
     source_name: str | None = None,
     fmt: str | None = None,
     progress: Progress | None = None,
+    ts_format: str | None = None,
+    dedupe_rows: bool = False,
 ) -> LoadReport:
     """Load events from a file or a table into the workspace.
 
@@ -81,13 +133,24 @@ def load(
         source_name: recorded in each event's ``source`` (default: the file name).
         fmt: force the reader (``csv``, ``parquet``, ``jsonl``) instead of the file suffix.
         progress: called with (stage, fraction done).
+        ts_format: the layout of text timestamps in strptime syntax (``%d/%m/%Y %H:%M``);
+            without it ISO-8601, epoch numbers and unambiguous day- or month-first dates are
+            read, and the order assumed is said in ``notices``.
+        dedupe_rows: treat identical rows as one event wherever they are read (off: identical
+            rows in a source are distinct events, e.g. two clicks in the same second).
+
+    An event without a message id is identified by where it was read: the source
+    (``source_name``) and which occurrence of that row in the source it is. Loading the same
+    source again stores nothing; a source that has grown stores only its new rows. Events at
+    the same time keep the order the sources gave them (load, then row).
 
     Returns:
         A :class:`LoadReport`. Good rows are stored even when others are refused.
 
     Raises:
         InvalidFile: the whole source is unreadable (empty, wrong format).
-        InputError: the mapping names columns that do not exist, or there is no timestamp.
+        InputError: the mapping names columns that do not exist, there is no timestamp or no
+            identifier column, or dates could be read day-first or month-first.
 
     >>> import journeykit, tempfile
     >>> ws = journeykit.open(tempfile.mkdtemp())
@@ -118,17 +181,23 @@ def load(
             has_line_column=has_line,
             max_future_hours=ws.settings.ingest.max_future_hours,
             max_past_years=ws.settings.ingest.max_past_years,
+            ts_format=ts_format,
+            dedupe_rows=dedupe_rows,
         )
         rejects = list(read.rejects) + _invalid_rows(store, read)
-        notices = []
+        notices = list(staged.notices)
         if staged.unknown_columns:
             notices.append(
                 "columns kept in properties (not canonical): " + ", ".join(staged.unknown_columns)
             )
         step("storing", 0.4)
         with store.transaction():
-            loaded, duplicates, merges = _store_staged(ws, step)
-            _record(store, load_id, label, started, read, loaded, duplicates, rejects)
+            load_no = _next_load_no(store)
+            stored = _store_staged(ws, step, load_no)
+            duplicates = stored.already + stored.repeated
+            _record(
+                store, load_id, load_no, label, started, read, stored.loaded, duplicates, rejects
+            )
         store.execute("DROP TABLE IF EXISTS _src")
         store.execute("DROP TABLE IF EXISTS _staged")
     rejects_file = _write_rejects(ws, load_id, label, rejects) if rejects else None
@@ -137,13 +206,17 @@ def load(
         load_id=load_id,
         source=label,
         rows=read.n_rows,
-        loaded=loaded,
+        loaded=stored.loaded,
         duplicates=duplicates,
         rejected=len(rejects),
         rejects=rejects[:100],
         notices=notices,
-        merges=merges,
+        merges=stored.merges,
         rejects_file=rejects_file,
+        already_stored=stored.already,
+        earlier_loads=stored.earlier,
+        repeated=stored.repeated,
+        reject_groups=group_rejects(rejects),
     )
 
 
@@ -161,35 +234,73 @@ def _invalid_rows(store: Store, read: ReadResult) -> list[Reject]:
     return out
 
 
-def _store_staged(ws: Workspace, step: Progress) -> tuple[int, int, int]:
-    """Move ``_staged`` into events: dedupe, stitch, re-order touched people. In a transaction."""
+@dataclass(frozen=True)
+class _Stored:
+    loaded: int
+    already: int
+    repeated: int
+    earlier: list[EarlierLoad]
+    merges: int
+
+
+def _next_load_no(store: Store) -> int:
+    """Loads are numbered in the order they ran; events at the same time sort by it."""
+    return int(store.scalar("SELECT greatest(coalesce(max(load_no), 0), count(*)) + 1 FROM loads"))
+
+
+def _earlier_loads(store: Store) -> list[EarlierLoad]:
+    """Which earlier loads stored the staged rows that are already in events."""
+    rows = store.fetchall(
+        """
+        SELECT l.load_id, l.source, l.finished_at, d.n
+        FROM (
+          SELECT e.load_no, count(*) AS n FROM _staged s JOIN events e USING (event_id)
+          GROUP BY e.load_no
+        ) d LEFT JOIN loads l ON l.load_no = d.load_no
+        ORDER BY d.load_no NULLS FIRST
+        """
+    )
+    return [EarlierLoad(load_id, source, at, int(n)) for load_id, source, at, n in rows]
+
+
+def _store_staged(ws: Workspace, step: Progress, load_no: int) -> _Stored:
+    """Move ``_staged`` into events: skip known ids, stitch, re-order touched people.
+
+    Runs in the caller's transaction.
+    """
     store = ws.store
     cur = store.cursor()
     total = int(cur.execute("SELECT count(*) FROM _staged").fetchone()[0])
     cur.execute(
         """
         CREATE OR REPLACE TEMP TABLE _fresh AS
-        SELECT * EXCLUDE (_row) FROM _staged s
+        SELECT * EXCLUDE (_row), CAST($load_no AS BIGINT) AS load_no, _row AS src_row
+        FROM _staged s
         WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = s.event_id)
         QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _row) = 1
-        """
+        """,
+        {"load_no": load_no},
     )
     loaded = int(cur.execute("SELECT count(*) FROM _fresh").fetchone()[0])
+    earlier = _earlier_loads(store) if loaded < total else []
+    already = sum(e.rows for e in earlier)
+    repeated = total - loaded - already
     if loaded == 0:
-        return 0, total, 0
+        return _Stored(0, already, repeated, earlier, 0)
     extra = ws.settings.ingest.extra_identifiers
     step("stitching identities", 0.5)
     result = stitch(store, "_fresh", extra=extra)
     _record_traits(store, extra)
     step("ordering journeys", 0.7)
     rewrite_people(store, extra, include_fresh=True)
-    return loaded, total - loaded, result.merges
+    return _Stored(loaded, already, repeated, earlier, result.merges)
 
 
 def rewrite_people(store: Store, extra: tuple[str, ...], *, include_fresh: bool) -> None:
     """Re-key and re-order the events of the people in ``_touched`` (and ``_fresh`` rows).
 
-    Events of touched people are taken out and written back sorted by person and time with
+    Events of touched people are taken out and written back sorted by person in journey order
+    (time, then load, then source row: :data:`~journeykit.schema.events.JOURNEY_ORDER`) with
     ``seq``, ``prev_event`` and ``prev_ts``; person ids come from each event's anchor identifier.
     Then the ``people`` rows of everyone involved are rebuilt.
     """
@@ -216,7 +327,7 @@ def rewrite_people(store: Store, extra: tuple[str, ...], *, include_fresh: bool)
           SELECT *, row_number() OVER w AS seq, lag(event) OVER w AS prev_event,
                  lag(ts) OVER w AS prev_ts
           FROM _moving
-          WINDOW w AS (PARTITION BY person_id ORDER BY ts, event_id)
+          WINDOW w AS (PARTITION BY person_id ORDER BY {JOURNEY_ORDER})
         )
         ORDER BY person_id, seq
         """
@@ -229,7 +340,8 @@ def rewrite_people(store: Store, extra: tuple[str, ...], *, include_fresh: bool)
         """
         INSERT INTO people
         SELECT e.person_id, min(ts), max(ts), count(*), coalesce(sum(revenue), 0),
-               arg_min(channel, (ts, event_id)), arg_max(channel, (ts, event_id)),
+               arg_min(channel, (ts, coalesce(load_no, 0), coalesce(src_row, 0), event_id)),
+               arg_max(channel, (ts, coalesce(load_no, 0), coalesce(src_row, 0), event_id)),
                CAST(to_json(any_value(t.traits)) AS VARCHAR)
         FROM _moving e
         LEFT JOIN (
@@ -293,6 +405,7 @@ def _record_traits(store: Store, extra: tuple[str, ...]) -> None:
 def _record(
     store: Store,
     load_id: str,
+    load_no: int,
     label: str,
     started: datetime,
     read: ReadResult,
@@ -302,8 +415,9 @@ def _record(
 ) -> None:
     now = _now()
     store.execute(
-        "INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [load_id, label, started, now, read.n_rows, loaded, duplicates, len(rejects)],
+        "INSERT INTO loads (load_id, source, started_at, finished_at, n_rows, n_loaded, "
+        "n_duplicates, n_rejected, load_no) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [load_id, label, started, now, read.n_rows, loaded, duplicates, len(rejects), load_no],
     )
     if rejects:
         import pandas as pd

@@ -150,7 +150,22 @@ def _rows_to_arrow(rows: list[dict[str, Any]]) -> pa.Table:
     return pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()})
 
 
+def _clean_names(table: pa.Table) -> pa.Table:
+    """Column names without NUL characters (the engine cuts a name at its first NUL)."""
+    names = table.column_names
+    if not any("\x00" in n for n in names):
+        return table
+    out: list[str] = []
+    for name in names:
+        clean = name.replace("\x00", "")
+        while clean in out or (clean != name and clean in names):
+            clean += "_"
+        out.append(clean)
+    return table.rename_columns(out)
+
+
 def _stage_arrow(store: Store, table: pa.Table) -> None:
+    table = _clean_names(table)
     cur = store.cursor()
     cur.register("_arrow_src", table)
     try:

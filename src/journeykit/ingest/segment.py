@@ -31,16 +31,19 @@ def parse_time(value: Any, field: str) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(float(value), UTC).replace(tzinfo=None)
+        try:
+            return datetime.fromtimestamp(float(value), UTC).replace(tzinfo=None)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise InputError(f"epoch time {value!r} is out of range", field=field) from exc
     if not isinstance(value, str):
         raise InputError(f"expected an ISO-8601 time, got {type(value).__name__}", field=field)
     text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError as exc:
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError) as exc:
         raise InputError(f"cannot parse time {value!r}", field=field) from exc
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     return parsed
 
 
@@ -127,8 +130,10 @@ def message_to_row(message: Any, received_at: datetime | None = None) -> dict[st
     if ts is None:
         raise InputError("no timestamp and no receivedAt", field="timestamp")
     channel = _str(message, "channel") or properties.get("channel")
-    if not channel:
-        channel = _CONTEXT_CHANNELS.get(str(context.get("channel", "")).lower())
+    if not channel and isinstance(context.get("channel"), str) and context["channel"].strip():
+        # Segment's own libraries say browser / mobile / server; anything else is a channel name
+        said = context["channel"].strip().lower()
+        channel = _CONTEXT_CHANNELS.get(said, said)
     if isinstance(context.get("page"), dict) and not channel:
         channel = "web"
     revenue = properties.get("revenue", properties.get("total"))
@@ -138,7 +143,9 @@ def message_to_row(message: Any, received_at: datetime | None = None) -> dict[st
     row: dict[str, Any] = {
         "event_id": _str(message, "messageId"),
         "ts": ts.isoformat(),
-        "received_at": (received_at or ts).isoformat(),
+        "received_at": (
+            parse_time(message.get("receivedAt"), "receivedAt") or received_at or ts
+        ).isoformat(),
         "type": mtype,
         "event": event,
         "channel": channel,
@@ -192,7 +199,7 @@ def load_segment(
     >>> report.loaded, report.rejected, report.rejects[0].field
     (1, 1, 'event')
     """
-    from journeykit.ingest.load import LoadReport, load
+    from journeykit.ingest.load import LoadReport, group_rejects, load
     from journeykit.ingest.readers import Reject
 
     received = received_at or datetime.now(UTC).replace(tzinfo=None)
@@ -207,7 +214,16 @@ def load_segment(
             raw = json.dumps(message, default=str)[:500] if message is not None else None
             rejects.append(Reject(i + 1, exc.field, exc.reason, raw))
     if not rows:
-        return LoadReport("", "segment", len(rejects), 0, 0, len(rejects), rejects)
+        return LoadReport(
+            "",
+            "segment",
+            len(rejects),
+            0,
+            0,
+            len(rejects),
+            rejects,
+            reject_groups=group_rejects(rejects),
+        )
     report = load(ws, rows, source_name="collector", progress=progress)
     # the loader numbers rows among those handed to it; map back to message positions
     later = [
@@ -226,4 +242,8 @@ def load_segment(
         notices=report.notices,
         merges=report.merges,
         rejects_file=report.rejects_file,
+        already_stored=report.already_stored,
+        earlier_loads=report.earlier_loads,
+        repeated=report.repeated,
+        reject_groups=group_rejects(all_rejects),
     )

@@ -5,8 +5,9 @@ One canonical event per interaction. The ``events`` table columns:
 =============== =========== =======================================================
 column          type        meaning
 =============== =========== =======================================================
-event_id        string      unique; a client's messageId when given, else a stable
-                            hash of the source row (so a re-load stores nothing twice)
+event_id        string      unique; a client's messageId when given, else where it was
+                            read: the source and the row's place in it (so identical
+                            rows are distinct events and a re-load stores nothing twice)
 ts              timestamp   when it happened, UTC (naive timestamps mean UTC)
 received_at     timestamp   when journeykit received it, UTC
 person_id       string      the resolved person (identity stitching), ``p_`` + 16 hex
@@ -27,7 +28,13 @@ seq             int64       position of the event in its person's journey (1-bas
                             maintained at load time
 prev_event      string      the name of the person's previous event (null at seq 1)
 prev_ts         timestamp   the time of the person's previous event
+load_no         int64       the load that stored the event (1, 2, ... in load order)
+src_row         int64       the event's row in its source (line of a file, position
+                            of a message in a batch)
 =============== =========== =======================================================
+
+A person's events are ordered by ``ts``, then ``load_no``, then ``src_row``: events at the same
+time keep the order the sources gave them.
 """
 
 from __future__ import annotations
@@ -95,7 +102,12 @@ EVENT_COLUMNS: dict[str, pa.DataType] = {
     "seq": pa.int64(),
     "prev_event": pa.string(),
     "prev_ts": pa.timestamp("us"),
+    "load_no": pa.int64(),
+    "src_row": pa.int64(),
 }
+
+#: The journey order of a person's events (stored as ``seq``): time, then load, then row.
+JOURNEY_ORDER = "ts, load_no NULLS FIRST, src_row NULLS FIRST, event_id"
 
 
 def events_arrow_schema() -> pa.Schema:
@@ -116,7 +128,7 @@ TABLES: dict[str, str] = {
         person_id VARCHAR, type VARCHAR NOT NULL, event VARCHAR NOT NULL, channel VARCHAR,
         anonymous_id VARCHAR, user_id VARCHAR, email VARCHAR, phone VARCHAR, crm_id VARCHAR,
         device_id VARCHAR, other_ids VARCHAR, properties VARCHAR, revenue DOUBLE, source VARCHAR,
-        seq BIGINT, prev_event VARCHAR, prev_ts TIMESTAMP
+        seq BIGINT, prev_event VARCHAR, prev_ts TIMESTAMP, load_no BIGINT, src_row BIGINT
     """,
     # one row per identifier ("email:ann@example.com"); person_id is the stitched person
     "identities": """
@@ -155,7 +167,7 @@ TABLES: dict[str, str] = {
     """,
     "loads": """
         load_id VARCHAR PRIMARY KEY, source VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP,
-        n_rows BIGINT, n_loaded BIGINT, n_duplicates BIGINT, n_rejected BIGINT
+        n_rows BIGINT, n_loaded BIGINT, n_duplicates BIGINT, n_rejected BIGINT, load_no BIGINT
     """,
     # every version of the workspace's journey spec (the newest is the current one)
     "specs": """
@@ -164,6 +176,13 @@ TABLES: dict[str, str] = {
     """,
 }
 
+
+#: Columns added to tables after their first release: (table, column, type), added on open.
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("events", "load_no", "BIGINT"),
+    ("events", "src_row", "BIGINT"),
+    ("loads", "load_no", "BIGINT"),
+)
 
 _NON_DIGITS = re.compile(r"[^\d]")
 

@@ -19,7 +19,7 @@ import duckdb
 
 from journeykit.config import Settings, load_settings
 from journeykit.errors import StoreError, WorkspaceError
-from journeykit.schema.events import TABLES
+from journeykit.schema.events import ADDED_COLUMNS, TABLES
 
 if TYPE_CHECKING:
     import ibis
@@ -60,6 +60,9 @@ class Store:
     def _create_tables(self) -> None:
         for name, ddl in TABLES.items():
             self.execute(f"CREATE TABLE IF NOT EXISTS {name} ({ddl})")
+        # workspaces made before a column existed get it (null for what they already hold)
+        for table, column, kind in ADDED_COLUMNS:
+            self.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
