@@ -80,6 +80,7 @@ def test_ingest_summary_person_export_forget(files):
 
 def test_errors_are_one_line_messages(files):
     ws = str(files / "ws")
+    journeykit.open(ws).close()  # an empty workspace: the person is what is missing
     proc = subprocess.run(
         [sys.executable, "-m", "journeykit.cli", "person", "nobody", "-w", ws],
         capture_output=True,

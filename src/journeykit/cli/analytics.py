@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from journeykit.cli.main import WorkspaceOpt, app, console, open_ws, show_frame
+from journeykit.cli.main import WorkspaceOpt, app, console, open_ws, show_frame, warn_names
 
 CsvOpt = Annotated[Path | None, typer.Option("--csv", help="Also write the table as CSV.")]
 HtmlOpt = Annotated[Path | None, typer.Option("--html", help="Write the chart as HTML.")]
@@ -54,9 +54,12 @@ def funnel(
 ) -> None:
     """Conversion through ordered steps, with drop-off and time to convert."""
     from journeykit.analytics import funnel as run
+    from journeykit.analytics.names import unknown_events, unknown_in_filters
 
+    ws = open_ws(workspace)
+    warn_names(unknown_events(ws, steps, what="funnel step") + unknown_in_filters(ws, [segment]))
     result = run(
-        open_ws(workspace),
+        ws,
         steps,
         window=window,
         mode=mode,
@@ -88,8 +91,12 @@ def paths(
 ) -> None:
     """Transitions, top path variants, step matrix, or next/previous steps from an anchor."""
     from journeykit import analytics as an
+    from journeykit.analytics.names import unknown_events
 
     ws = open_ws(workspace)
+    warn_names(
+        unknown_events(ws, [anchor], what="anchor") + unknown_events(ws, [goal], what="goal")
+    )
     direction = "previous" if backwards else "next"
     figure = None
     if what == "transitions":
@@ -125,8 +132,10 @@ def retention(
     """Cohort retention as a table (and heatmap)."""
     from journeykit.analytics import retention as run
 
+    ws = open_ws(workspace)
+    _warn_cohort(ws, cohort)
     result = run(
-        open_ws(workspace),
+        ws,
         cohort=cohort,
         grain=grain,
         periods=periods,  # type: ignore[arg-type]
@@ -134,6 +143,18 @@ def retention(
     )
     show_frame(result.matrix().round(3).reset_index(), f"{grain}ly retention")
     _save(result.table, csv, result.figure() if html else None, html)
+
+
+def _warn_cohort(ws, cohort: str) -> None:  # type: ignore[no-untyped-def]
+    """Warn when a cohort given as an event name, or a filter on ``event``, matches no event."""
+    from journeykit.analytics.names import unknown_events, unknown_in_filters
+
+    if cohort in ("first_event", "first_purchase"):
+        return
+    if any(op in cohort for op in ("==", "!=", " in ", "(")):
+        warn_names(unknown_in_filters(ws, [cohort], what="cohort filter value"))
+    else:
+        warn_names(unknown_events(ws, [cohort], what="cohort event"))
 
 
 @app.command()
@@ -166,12 +187,17 @@ def kpis(
 ) -> None:
     """Conversion, churn, CAC by channel, AOV, purchase frequency, CLV, time to purchase."""
     from journeykit.analytics import kpis as run
+    from journeykit.analytics.names import unknown_events, unknown_in_filters
 
+    ws = open_ws(workspace)
     stages = None
     if spec is not None:
         stages = stage_events(spec)
+        named = [e for events in stages.values() for e in events]
+        warn_names(unknown_events(ws, named, what="spec event"))
+    warn_names(unknown_in_filters(ws, [segment]))
     result = run(
-        open_ws(workspace),
+        ws,
         stages=stages,
         start=start,
         end=end,
@@ -204,7 +230,11 @@ def compare(
             raise typer.BadParameter(f"expected NAME=FILTER, got {item!r}")
         name, text = item.split("=", 1)
         named[name.strip()] = text.strip()
-    result = compare_segments(open_ws(workspace), named, metric=metric)
+    from journeykit.analytics.names import unknown_in_filters
+
+    ws = open_ws(workspace)
+    warn_names(unknown_in_filters(ws, named.values()))
+    result = compare_segments(ws, named, metric=metric)
     show_frame(result.groups, f"{metric} by segment")
     show_frame(result.pairs, "pairwise differences")
     test = result.test or {}

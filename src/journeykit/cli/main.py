@@ -33,12 +33,42 @@ console = Console()
 err = Console(stderr=True)
 _state: dict[str, Any] = {"debug": False}
 
+
+def _existing_workspace(value: Path | None) -> Path | None:
+    """Refuse a workspace folder that does not exist (only ingest and demo make one)."""
+    from journeykit.config import load_settings
+    from journeykit.errors import WorkspaceError
+
+    target = str(value if value is not None else load_settings().store.workspace)
+    if "://" not in target and not Path(target).is_dir():
+        raise WorkspaceError(
+            f"no workspace at {target}: give an existing workspace folder with --workspace, "
+            f"or make one with `journeykit ingest FILE --workspace {target}` or "
+            f"`journeykit demo --workspace {target}`"
+        )
+    return value
+
+
 WorkspaceOpt = Annotated[
     Path | None,
     typer.Option(
         "--workspace",
         "-w",
-        help="Workspace folder (default: $JOURNEYKIT_WORKSPACE or ./journeykit-data).",
+        help="Workspace folder (default: $JOURNEYKIT_WORKSPACE or ./journeykit-data); "
+        "it must exist.",
+        envvar="JOURNEYKIT_WORKSPACE",
+        show_envvar=False,
+        callback=_existing_workspace,
+    ),
+]
+#: The workspace of a command that makes it when missing (ingest, demo).
+NewWorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="Workspace folder, made when missing "
+        "(default: $JOURNEYKIT_WORKSPACE or ./journeykit-data).",
         envvar="JOURNEYKIT_WORKSPACE",
         show_envvar=False,
     ),
@@ -57,6 +87,12 @@ def open_ws(path: Path | None) -> Workspace:
     import journeykit
 
     return journeykit.open(path)
+
+
+def warn_names(unknown: list[Any]) -> None:
+    """Print one warning per name that matches no event (with the closest names)."""
+    for item in unknown:
+        err.print(f"[yellow]Warning:[/yellow] {item.message}", soft_wrap=True)
 
 
 def show_frame(frame: pd.DataFrame, title: str | None = None, limit: int = 50) -> None:
@@ -84,7 +120,7 @@ def _cell(value: Any) -> str:
 @app.command()
 def ingest(
     files: Annotated[list[Path], typer.Argument(help="CSV, TSV, Parquet or JSON Lines files.")],
-    workspace: WorkspaceOpt = None,
+    workspace: NewWorkspaceOpt = None,
     map_: Annotated[
         str | None,
         typer.Option("--map", help="Column mapping, e.g. ts=timestamp,person=customer_no"),
@@ -313,7 +349,7 @@ def unmerge(
 
 @app.command()
 def demo(
-    workspace: WorkspaceOpt = None,
+    workspace: NewWorkspaceOpt = None,
     people: Annotated[int | None, typer.Option(help="People to simulate.")] = None,
     events: Annotated[
         int | None, typer.Option(help="About this many events (sets people).")
