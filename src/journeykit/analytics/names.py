@@ -2,26 +2,29 @@
 
 A funnel step, a goal, an anchor, a value compared with ``event`` in a filter or an event a
 journey spec names that the workspace never saw makes an analysis answer 0 % without saying
-why. These helpers find such names so the CLI, the API and the dashboard can warn about them:
+why. These helpers find such names so the CLI, the API and the dashboard can warn about them,
+with the closest names from the one matcher of the code base
+(:func:`journeykit.journey.spec_check.closest_names`; events a spec names are checked by
+:func:`journeykit.journey.spec_check.missing_events`):
 
->>> closest("add to cart", ["add_to_cart", "purchase", "page_view"])
-('add_to_cart',)
->>> closest("Purchse", ["purchase", "purchase_refunded", "page_view"])
-('purchase', 'purchase_refunded')
-
-Names are compared in any style: ``Add To Cart``, ``add_to_cart`` and ``addToCart`` are one
-name to :func:`closest`, which then ranks the rest by :mod:`difflib` similarity.
+>>> import journeykit, tempfile
+>>> from journeykit.ingest import load
+>>> ws = journeykit.open(tempfile.mkdtemp())
+>>> _ = load(ws, [{"ts": "2026-01-05T10:00:00", "event": e, "user_id": "u1"}
+...               for e in ("purchase", "page_view", "purchase")])
+>>> [w.message for w in unknown_events(ws, ["page_view", "purchased"], what="funnel step")]
+["funnel step 'purchased' matches no event in the workspace; did you mean purchase?"]
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from journeykit.journey.spec_check import closest_names, event_names
+
 if TYPE_CHECKING:
-    from journeykit.journey.spec import JourneySpec
     from journeykit.store import Workspace
 
 
@@ -49,42 +52,6 @@ class UnknownName:
         return self.message
 
 
-def _key(name: str) -> str:
-    from journeykit.journey.infer_words import words
-
-    return "".join(words(name)) or name.lower()
-
-
-def closest(name: str, known: Iterable[str], n: int = 3) -> tuple[str, ...]:
-    """The known names closest to ``name``, best first (same name in another style first)."""
-    by_key: dict[str, list[str]] = {}
-    for k in known:
-        by_key.setdefault(_key(k), []).append(k)
-    key = _key(name)
-    out = list(by_key.get(key, []))
-    for match in difflib.get_close_matches(key, list(by_key), n=n, cutoff=0.6):
-        out.extend(k for k in by_key[match] if k not in out)
-    return tuple(out[:n])
-
-
-def event_names(ws: Workspace) -> tuple[str, ...]:
-    """Every event name in the workspace, sorted.
-
-    >>> import journeykit, tempfile
-    >>> from journeykit.ingest import load
-    >>> ws = journeykit.open(tempfile.mkdtemp())
-    >>> _ = load(ws, [{"ts": "2026-01-05T10:00:00", "event": e, "user_id": "u1"}
-    ...               for e in ("purchase", "page_view", "purchase")])
-    >>> event_names(ws)
-    ('page_view', 'purchase')
-    >>> [w.message for w in unknown_events(ws, ["page_view", "purchased"], what="funnel step")]
-    ["funnel step 'purchased' matches no event in the workspace; did you mean purchase?"]
-    """
-    t = ws.table("events")
-    frame = t.select("event").distinct().to_pandas()
-    return tuple(sorted(str(e) for e in frame.event.dropna()))
-
-
 def unknown_events(
     ws: Workspace | None,
     names: Iterable[Any],
@@ -99,7 +66,7 @@ def unknown_events(
         return []
     pool = tuple(known) if known is not None else event_names(ws) if ws is not None else ()
     have = set(pool)
-    return [UnknownName(what, n, closest(n, pool)) for n in wanted if n not in have]
+    return [UnknownName(what, n, closest_names(n, pool)) for n in wanted if n not in have]
 
 
 def filter_events(text: str | None) -> list[str]:
@@ -156,11 +123,3 @@ def unknown_in_filters(
         except InvalidFilter:
             continue
     return unknown_events(ws, names, what=what, known=known)
-
-
-def unknown_in_spec(
-    ws: Workspace, spec: JourneySpec, *, known: Iterable[str] | None = None
-) -> list[UnknownName]:
-    """Events a journey spec names (touchpoints, goals, conversions, touches, surveys, ...)
-    that never occur in the workspace."""
-    return unknown_events(ws, sorted(spec.events_named()), what="spec event", known=known)
