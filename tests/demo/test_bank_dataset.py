@@ -197,3 +197,21 @@ def test_spend_is_daily_per_paid_campaign_in_eur(bank):
     assert all(r[2] == 120 and r[3] for r in rows)
     counts = dict(bank.rows("SELECT event, count(*) FROM ev GROUP BY event"))
     assert counts == {k: v for k, v in bank.truth["event_counts"].items() if v}
+
+
+def test_the_shipped_bank_spec_covers_the_bank_vocabulary():
+    from journeykit.journey.spec import demo_spec_path, load_spec
+
+    spec = load_spec(demo_spec_path("bank"))
+    listed = {e for tp in spec.all_touchpoints() for e in tp.events}
+    assert listed == set(EVENTS)
+    assert dict(spec.stage_of_event) == STAGES
+    assert spec.stage_names == ("discover", "apply", "verify", "onboard", "use", "advocate")
+    assert spec.conversion_events == ("loan_contract_signed", "card_account_opened")
+    assert spec.currency_code == "EUR" and spec.currency_symbol == "€"
+    assert spec.survey_events == ("survey_completed",)
+    assert set(spec.contact_events) == {"call_centre_contacted", "branch_visited"}
+    assert set(spec.touch_events) >= {"ad_clicked", "comparison_site_referral"}
+    assert spec.events_named() <= set(EVENTS)
+    with pytest.raises(InputError):
+        demo_spec_path("insurer")

@@ -1,4 +1,4 @@
-"""``journeykit demo``: generate the demo retailer and load it, with progress bars."""
+"""``journeykit demo``: generate a demo world (the retailer or the bank) and load it."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from rich.progress import (
 )
 
 if TYPE_CHECKING:
+    from journeykit.demo.dataset import ScenarioName
     from journeykit.store import Workspace
 
 FILES_PER_LOAD = 5  # each file holds up to 1M events: load ~5M at a time, out of core beyond
@@ -32,13 +33,15 @@ def run_demo(
     out: Path | None,
     console: Console,
     err: Console,
+    scenario: ScenarioName = "retail",
 ) -> None:
-    """Generate the demo data into ``out`` (default WORKSPACE/demo) and load it into ``ws``."""
+    """Generate the demo data into ``out`` (default WORKSPACE/demo) and load it into ``ws``;
+    store the scenario's shipped spec in the workspace."""
     from journeykit.demo import generate, scale_for_events
     from journeykit.ingest import load, load_spend
 
     if people is None:
-        people = scale_for_events(events, days=days) if events else 20_000
+        people = scale_for_events(events, days=days, scenario=scenario) if events else 20_000
     folder = out or ws.path / "demo"
     columns = (
         TextColumn("{task.description}"),
@@ -55,6 +58,7 @@ def run_demo(
             days=days,
             seed=seed,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            scenario=scenario,
         )
         chunks = [
             files.events[i : i + FILES_PER_LOAD]
@@ -70,9 +74,10 @@ def run_demo(
         load_spend(ws, files.spend)
     from journeykit.journey import demo_spec_path, set_spec
 
-    stored = set_spec(ws, demo_spec_path(), by="demo", note="the demo retailer's spec")
+    what = "the demo bank's spec" if scenario == "bank" else "the demo retailer's spec"
+    stored = set_spec(ws, demo_spec_path(scenario), by="demo", note=what)
     console.print(
-        f"demo: {files.n_people:,} people, {files.n_events:,} events generated into {folder}; "
+        f"demo ({scenario}): {files.n_people:,} people, {files.n_events:,} events generated into {folder}; "
         f"{loaded:,} loaded, {rejected:,} rejected"
     )
     truth = json.loads(Path(files.ground_truth).read_text(encoding="utf-8"))

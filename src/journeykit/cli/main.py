@@ -359,12 +359,17 @@ def demo(
     out: Annotated[
         Path | None, typer.Option(help="Where the generated files go (default WORKSPACE/demo).")
     ] = None,
+    scenario: Annotated[
+        str,
+        typer.Option(help="retail (the omnichannel retailer) or bank (loans and credit cards)."),
+    ] = "retail",
 ) -> None:
-    """Generate the demo retailer (with planted truth) and load it into the workspace."""
+    """Generate a demo world (with planted truth) and load it into the workspace."""
     from journeykit.cli.demo import run_demo
 
     run_demo(
         open_ws(workspace),
+        scenario=scenario,  # type: ignore[arg-type]  # checked by the generator
         people=people,
         events=events,
         days=days,

@@ -721,11 +721,25 @@ def load_spec(source: str | Path | JourneySpec | Mapping[str, Any]) -> JourneySp
     return _from_yaml(text, None)
 
 
-def demo_spec_path() -> Path:
-    """The shipped spec for the demo retailer (``journeykit demo`` data)."""
+#: The shipped spec file of each demo scenario (``journeykit demo --scenario``).
+DEMO_SPECS: dict[str, str] = {"retail": "demo.yaml", "bank": "bank.yaml"}
+
+
+def demo_spec_path(scenario: str = "retail") -> Path:
+    """The shipped spec of a demo scenario: the retailer (default) or the bank.
+
+    >>> demo_spec_path("bank").name
+    'bank.yaml'
+    """
     from importlib import resources
 
-    return Path(str(resources.files("journeykit.journey").joinpath("specs", "demo.yaml")))
+    if scenario not in DEMO_SPECS:
+        from journeykit.errors import InputError
+
+        raise InputError(
+            f"unknown scenario {scenario!r}; use {' or '.join(DEMO_SPECS)}", field="scenario"
+        )
+    return Path(str(resources.files("journeykit.journey").joinpath("specs", DEMO_SPECS[scenario])))
 
 
 class SpecBuilder:

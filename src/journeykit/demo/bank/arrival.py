@@ -254,7 +254,7 @@ def emit_visits(parts: fr.Parts, b: Block, visits: Visits) -> pa.Array:
                 ("branch_id", fr.pick([s for s, _t in BRANCHES], visits.branch)),
                 ("town", fr.pick([t for _s, t in BRANCHES], visits.branch)),
                 ("purpose", fr.pick(VISIT_PURPOSES, visits.purpose)),
-                ("wait_minutes", fr.number(visits.wait)),
+                ("wait_seconds", fr.number(visits.wait * 60)),
             ],
         ),
         channel="branch",

@@ -228,7 +228,7 @@ def _branch(t: Any) -> dict[str, Any]:
         },
         "measured": per,
         "definition": "Per properties.branch_id: 'branch_visited' rows and their "
-        "properties.wait_minutes; CSAT: 'survey_completed' with survey 'csat' and touchpoint "
+        "properties.wait_seconds (in minutes here); CSAT: 'survey_completed' with survey 'csat' and touchpoint "
         "'branch_visited', joined by visit_id; loan applications: 'loan_application_started' "
         "with that branch_id, submitted if a 'loan_application_submitted' has its "
         "application_id.",
