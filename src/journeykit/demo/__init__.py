@@ -1,9 +1,11 @@
-"""Demo data: an omnichannel retailer's customer journeys with planted, measured effects.
+"""Demo data: customer journeys with planted, measured effects, of a retailer or a bank.
 
 ``generate`` writes event files in the loader's raw input layout, the daily ad spend, the true
 person behind every identifier and a ground truth of the planted effects (each one measured on
-the generated events). ``scale_for_events`` sizes a data set by its number of events. See
-docs/demo.md for the vocabulary, the identity scheme and the effects.
+the generated events): the omnichannel retailer by default, the bank (loans and credit cards;
+:mod:`journeykit.demo.bank`) with ``scenario="bank"``. ``scale_for_events`` sizes a data set
+by its number of events. See docs/demo.md for the vocabularies, the identity schemes and the
+effects.
 
 Importing this package is cheap: the generator loads on first use.
 """
