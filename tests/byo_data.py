@@ -413,3 +413,55 @@ def score_inference(result: Any, truth: dict[str, Any]) -> dict[str, float]:
         "surveys": surveys,
         "currency": float(spec.currency_code == truth["currency"]),
     }
+
+
+# --- the data sets of the inference benchmark ----------------------------------------------
+
+#: The bank spec's six stages, read as the five that inference proposes.
+BANK_STAGES = {
+    "discover": "awareness",
+    "apply": "consideration",
+    "verify": "purchase",
+    "onboard": "purchase",
+    "use": "retention",
+    "advocate": "advocacy",
+}
+#: How each benchmark data set is shaped.
+INFER_DATASETS = {
+    "retail": "demo retailer: Title Case names, revenue column, channel column, GBP in a property",
+    "bank": "demo bank: snake_case names, two conversions, six stages of its own, EUR",
+    "lessons": "subscription app: bare snake_case names, no revenue, no channel column, "
+    "no currency",
+    "travel": "travel export (CSV): snake_case, price in a property, channel in utm_medium, CHF",
+}
+
+
+def shipped_spec(name: str) -> Path:
+    """A spec shipped with journeykit (``demo`` or ``bank``)."""
+    import journeykit.journey.spec as spec_module
+
+    return Path(spec_module.__file__).parent / "specs" / f"{name}.yaml"
+
+
+def build_infer_dataset(name: str, folder: Path, *, people: int = 3000) -> tuple[Any, Any]:
+    """Load one benchmark data set into a workspace under ``folder``; (workspace, truth)."""
+    import journeykit
+    from journeykit.ingest import load
+    from journeykit.journey.spec import load_spec
+
+    ws = journeykit.open(folder / name)
+    if name in ("retail", "bank"):
+        from journeykit.demo import generate
+
+        files = generate(folder / f"{name}-data", people=people, seed=7, scenario=name)
+        for path in files.events:
+            load(ws, path)
+        spec = load_spec(shipped_spec("demo" if name == "retail" else "bank"))
+        return ws, truth_of_spec(spec, BANK_STAGES if name == "bank" else None)
+    if name == "lessons":
+        load(ws, lessons_rows())
+        return ws, LESSONS_TRUTH
+    if name == "travel":
+        load(ws, write_travel_csv(folder / "travel.csv"))
+        return ws, TRAVEL_TRUTH
+    raise ValueError(f"unknown data set {name!r}")

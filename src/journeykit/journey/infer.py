@@ -136,6 +136,7 @@ class _State:
     ev: pd.DataFrame
     props: pd.DataFrame
     people: int
+    converters: int = 0
     decisions: list[Decision] = field(default_factory=list)
     undecided: list[str] = field(default_factory=list)
 
@@ -427,8 +428,7 @@ def _stages(
             )
         return stage
     cpi = cp.set_index("event")
-    converters = float(cpi.loc[conversions].converters.max())
-    base = converters / st.people if st.people else 0.0
+    base = st.converters / st.people if st.people else 0.0
     errors = []
     for e in ev.index:
         r, c = ev.loc[e], cpi.loc[e]
@@ -642,6 +642,13 @@ def infer_spec(ws: Workspace, *, stages: int = 5, name: str = "My journey") -> I
         if k != "action":
             st.decide("kind", e, k, _kind_why(st, e, k), 0.7)
     cp = conversion_profile(ws, conversions) if conversions else None
+    st.converters = int(
+        ws.store.scalar(
+            "SELECT count(DISTINCT person_id) FROM events WHERE list_contains($c, event)",
+            {"c": conversions},
+        )
+        or 0
+    )
     if stages == 5:
         stage = _stages(st, conversions, kinds, cp)
         names = list(FIVE)

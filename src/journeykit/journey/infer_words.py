@@ -40,7 +40,8 @@ NOT_DONE = _set(
     "failed failure fail error declined rejected cancelled canceled cancel refund refunded "
     "returned return abandoned removed viewed view started start begin began initiated add "
     "added cart basket clicked click page sent reminder quote requested request prompt "
-    "renewed renewal"
+    "renewed renewal application applied appointment calculator estimate enquiry inquiry "
+    "trial"
 )
 ERROR = _set(
     "fail failed failure error errors declined rejected timeout crash crashed exception "
