@@ -28,6 +28,9 @@ EVERYTHING = {
 }
 FLOORS = {
     "retail": {**EVERYTHING, "stage": 0.8},
+    # held out while the rules were written: its branch visits read as arrivals, its ID checks
+    # as consideration (the bank's spec says contact and verify)
+    "bank": {**EVERYTHING, "stage": 0.65, "touches": 0.8, "contacts": 0.3},
     "lessons": {**EVERYTHING, "stage": 0.9},
     "travel": {**EVERYTHING, "stage": 0.9},
 }
