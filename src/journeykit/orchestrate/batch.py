@@ -7,6 +7,8 @@ seen or the timer as fired, so a crash leaves either all of it or none of it.
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +22,7 @@ from . import suppression
 from .flush import write
 from .payloads import build_payload
 from .runtime import (
+    JSON,
     Compiled,
     Instr,
     Journey,
@@ -59,6 +62,60 @@ class _Message:
     key: str
     tz: str
     error: str | None = None
+
+
+def trigger_context(ev: dict[str, Any]) -> str:
+    """What a journey keeps of the event that started it (JSON)."""
+    return JSON.encode({k: ev.get(k) for k in _TRIGGER_KEYS})
+
+
+_TRIGGER_KEYS = ("event", "channel", "ts", "properties", "revenue", "event_id")
+
+
+def trigger_event(j: Journey) -> dict[str, Any]:
+    """The event that started a journey, as it was (``{}`` for journeys without one)."""
+    if not j.context:
+        return {}
+    ev = json.loads(j.context)
+    if isinstance(ev.get("ts"), str):
+        with contextlib.suppress(ValueError):
+            ev["ts"] = datetime.fromisoformat(ev["ts"])
+    return ev
+
+
+def scope_of(
+    p: Profile, ev: dict[str, Any] | None, j: Journey | None, now: datetime
+) -> dict[str, Any]:
+    """The names an expression or a template can read, for a person, an event and a journey.
+
+    Without an event (a timer resumed the journey) the event names read the trigger event, so
+    ``properties.value`` still renders after a wait; ``trigger`` always does.
+    """
+    trigger = trigger_event(j) if j is not None else {}
+    ev = ev or trigger
+    return {
+        "event": ev.get("event"),
+        "channel": ev.get("channel"),
+        "ts": ev.get("ts"),
+        "person_id": p.person_id,
+        "revenue": ev.get("revenue"),
+        "properties": ev.get("properties") or {},
+        "traits": p.traits,
+        "events": p.counts,
+        "segments": p.tags,
+        "stage": p.stage,
+        "now": now,
+        "trigger": trigger,
+        "journey": {
+            "matched": j.matched,
+            "entry": j.entry,
+            "variant": j.variant,
+            "group": j.grp,
+            "automation_id": j.automation_id,
+        }
+        if j
+        else {},
+    }
 
 
 def _epoch(dt: datetime) -> float:
@@ -147,29 +204,7 @@ class Batch:
         self, p: Profile, ev: dict[str, Any] | None, j: Journey | None = None
     ) -> dict[str, Any]:
         """The names an expression can read, for this person, event and journey."""
-        ev = ev or {}
-        return {
-            "event": ev.get("event"),
-            "channel": ev.get("channel"),
-            "ts": ev.get("ts"),
-            "person_id": p.person_id,
-            "revenue": ev.get("revenue"),
-            "properties": ev.get("properties") or {},
-            "traits": p.traits,
-            "events": p.counts,
-            "segments": p.tags,
-            "stage": p.stage,
-            "now": self.now,
-            "journey": {
-                "matched": j.matched,
-                "entry": j.entry,
-                "variant": j.variant,
-                "group": j.grp,
-                "automation_id": j.automation_id,
-            }
-            if j
-            else {},
-        }
+        return scope_of(p, ev, j, self.now)
 
     # ---- events ----------------------------------------------------------------------------
     def process(self, ev: dict[str, Any]) -> None:
@@ -280,6 +315,7 @@ class Batch:
             self.now,
             entry_event_id=ev.get("event_id"),
             track_until=track,
+            context=trigger_context(ev),
             new=True,
         )
         self._add(j)

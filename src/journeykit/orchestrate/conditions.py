@@ -27,6 +27,7 @@ True
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -49,8 +50,14 @@ ROOTS: frozenset[str] = frozenset(
         "segments",
         "stage",
         "journey",
+        "trigger",
         "now",
     }
+)
+
+#: what ``journey.`` offers (``journey.matched`` after a wait for an event, …)
+JOURNEY_FIELDS: frozenset[str] = frozenset(
+    {"matched", "entry", "variant", "group", "automation_id"}
 )
 
 Scope = Mapping[str, Any]
@@ -208,6 +215,8 @@ class _Parser:
         self.i = 0
         self.roots = roots
         self.used: set[str] = set()
+        self.paths: set[tuple[Any, ...]] = set()
+        self.events: set[str] = set()  # event names it compares with (for validation)
 
     # -- helpers -------------------------------------------------------------------------
     def peek(self) -> _Tok:
@@ -262,8 +271,37 @@ class _Parser:
             return lambda s: not inner(s)
         return self.comparison()
 
+    def _strings(self, start: int, end: int) -> list[str] | None:
+        """The strings of a token span that is one string literal or a list/tuple of them."""
+        toks = self.toks[start:end]
+        if len(toks) == 1 and toks[0].kind == "lit" and isinstance(toks[0].value, str):
+            return [toks[0].value]
+        if len(toks) >= 2 and toks[0].text in "([" and toks[-1].text in ")]":
+            inner = [t for t in toks[1:-1] if not (t.kind == "op" and t.text == ",")]
+            if inner and all(t.kind == "lit" and isinstance(t.value, str) for t in inner):
+                return [t.value for t in inner]
+        return None
+
+    def _is_name(self, start: int, end: int, name: str) -> bool:
+        toks = self.toks[start:end]
+        return len(toks) == 1 and toks[0].kind == "name" and toks[0].text == name
+
+    def _mention(self, ls: int, le: int, op: str, rs: int, re_: int) -> None:
+        if op in ("==", "!="):
+            for a, b in (((ls, le), (rs, re_)), ((rs, re_), (ls, le))):
+                names = self._strings(*b)
+                if names and self._is_name(*a, "event"):
+                    self.events.update(names)
+        elif op in ("in", "not in"):
+            names = self._strings(ls, le) if self._is_name(rs, re_, "events") else None
+            if names is None and self._is_name(ls, le, "event"):
+                names = self._strings(rs, re_)
+            self.events.update(names or ())
+
     def comparison(self) -> Fn:
+        ls = self.i
         left = self.sum_()
+        le = self.i
         if self.at("kw", "is"):
             self.take()
             negate = self.at("kw", "not")
@@ -283,7 +321,9 @@ class _Parser:
         op = self.comparison_op()
         if op is None:
             return left
+        rs = self.i
         right = self.sum_()
+        self._mention(ls, le, op, rs, self.i)
         if self.comparison_op(peek_only=True) is not None:
             self.fail("compare one pair at a time (join comparisons with 'and')")
         if op == "==":
@@ -423,6 +463,20 @@ class _Parser:
             else:
                 break
         name = root.text
+        if name == "journey" and keys and keys[0] not in JOURNEY_FIELDS:
+            bad = f"journey.{keys[0]}"
+            close = difflib.get_close_matches(
+                bad, [f"journey.{f}" for f in sorted(JOURNEY_FIELDS)], n=1, cutoff=0.7
+            )
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise InvalidFilter(
+                f"unknown name {bad!r}{hint}; journey has: {', '.join(sorted(JOURNEY_FIELDS))}",
+                text=self.text,
+                position=root.pos,
+            )
+        if name == "events" and keys and isinstance(keys[0], str):
+            self.events.add(keys[0])
+        self.paths.add((name, *keys))
         if not keys:
             return lambda s: s.get(name)
         if len(keys) == 1:
@@ -447,6 +501,8 @@ class Condition:
     text: str
     roots: frozenset[str]
     _fn: Fn = field(repr=False, compare=False)
+    paths: frozenset[tuple[Any, ...]] = field(default=frozenset(), repr=False, compare=False)
+    event_names: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     def value(self, scope: Scope) -> Any:
         """The expression's value in ``scope`` (a mapping of root names to values)."""
@@ -465,13 +521,15 @@ class Condition:
 def _parse_cached(text: str, roots: frozenset[str]) -> Condition:
     parser = _Parser(text, roots)
     fn = parser.parse()
-    return Condition(text, frozenset(parser.used), fn)
+    return Condition(
+        text, frozenset(parser.used), fn, frozenset(parser.paths), frozenset(parser.events)
+    )
 
 
 def parse(text: str, roots: frozenset[str] | None = None) -> Condition:
     """Parse ``text`` into a :class:`Condition`; :class:`~journeykit.errors.InvalidFilter` if bad.
 
-    >>> parse("event == 'Order Completed'").evaluate({"event": "Order Completed"})
+    >>> parse("event == 'Signed Up'").evaluate({"event": "Signed Up"})
     True
     >>> parse("__import__('os')")  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):

@@ -270,6 +270,7 @@ class Journey:
     track_until: datetime | None = None
     converted_at: datetime | None = None
     exit_reason: str | None = None
+    context: str | None = None  # the trigger event as JSON
     new: bool = False
     dirty: bool = False
 
@@ -290,6 +291,7 @@ class Journey:
         "track_until",
         "converted_at",
         "exit_reason",
+        "context",
     )
 
     def row(self) -> dict[str, Any]:

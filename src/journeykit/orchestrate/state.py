@@ -80,6 +80,7 @@ journeys_t = sa.Table(
     sa.Column("track_until", _Ts),
     sa.Column("converted_at", _Ts),
     sa.Column("exit_reason", sa.Text),
+    sa.Column("context", sa.Text),  # the trigger event (JSON), for templates after a wait
     sa.Index("ix_jk_journeys_person", "person_id"),
     sa.Index("ix_jk_journeys_automation", "automation_id", "status"),
 )
@@ -230,6 +231,7 @@ class StateStore:
             if self.dialect == "postgresql":  # workers starting together create tables once
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(7240917)"))
             metadata.create_all(conn)
+            _add_missing_columns(conn, self.schema if self.dialect == "postgresql" else None)
 
     def drop_all(self) -> None:
         """Drop the tables (and the schema, if one was given). For tests and resets."""
@@ -315,6 +317,23 @@ class StateStore:
         from sqlalchemy.dialects.sqlite import insert as lite_insert
 
         return lite_insert(table).on_conflict_do_nothing(index_elements=keys)
+
+
+def _add_missing_columns(conn: Connection, schema: str | None) -> None:
+    """Add nullable columns that newer versions define to tables an older version created."""
+    inspector = sa.inspect(conn)
+    prep = conn.dialect.identifier_preparer
+    for table in metadata.sorted_tables:
+        have = {c["name"] for c in inspector.get_columns(table.name, schema=schema)}
+        for column in table.columns:
+            if column.name not in have and column.nullable:
+                name = prep.quote(table.name)
+                if schema:
+                    name = f"{prep.quote_schema(schema)}.{name}"
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.execute(
+                    sa.text(f"ALTER TABLE {name} ADD COLUMN {prep.quote(column.name)} {kind}")
+                )
 
 
 def _lite_row(values: tuple[Any, ...]) -> tuple[Any, ...]:
