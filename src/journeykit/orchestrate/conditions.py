@@ -61,6 +61,19 @@ JOURNEY_FIELDS: frozenset[str] = frozenset(
 )
 
 Scope = Mapping[str, Any]
+
+
+def did_you_mean(name: str, known: list[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of a fixed set of names (language words; event
+    names of a workspace go through :mod:`journeykit.analytics.names`), else ``""``.
+
+    >>> did_you_mean("journey.mached", ["journey.matched", "journey.entry"])
+    " (did you mean 'journey.matched'?)"
+    """
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.7)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 Fn = Callable[[Scope], Any]
 
 _TOKEN = re.compile(
@@ -465,10 +478,7 @@ class _Parser:
         name = root.text
         if name == "journey" and keys and keys[0] not in JOURNEY_FIELDS:
             bad = f"journey.{keys[0]}"
-            close = difflib.get_close_matches(
-                bad, [f"journey.{f}" for f in sorted(JOURNEY_FIELDS)], n=1, cutoff=0.7
-            )
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(bad, [f"journey.{f}" for f in sorted(JOURNEY_FIELDS)])
             raise InvalidFilter(
                 f"unknown name {bad!r}{hint}; journey has: {', '.join(sorted(JOURNEY_FIELDS))}",
                 text=self.text,

@@ -16,7 +16,6 @@ property called ``items``, never a method), so a template cannot reach into Pyth
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -29,7 +28,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from journeykit.errors import InputError, InvalidFilter
 
-from .conditions import JOURNEY_FIELDS, ROOTS, Scope
+from .conditions import JOURNEY_FIELDS, ROOTS, Scope, did_you_mean
 
 #: the default locale of the formatting filters (a template may pass ``locale=``)
 LOCALE = "en"
@@ -223,11 +222,6 @@ def paths(text: str) -> Iterator[tuple[str, ...]]:
             yield (cur.name, *reversed(chain))
 
 
-def _suggest(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.7)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 #: the names a template may start with: the condition roots and the trigger event
 TEMPLATE_ROOTS = frozenset({*ROOTS, "trigger"})
 TRIGGER_FIELDS = frozenset({"event", "channel", "ts", "properties", "revenue", "event_id"})
@@ -246,7 +240,7 @@ def check_template(text: str) -> None:
         root = path[0]
         if root not in TEMPLATE_ROOTS:
             raise InvalidFilter(
-                f"unknown name {root!r}{_suggest(root, sorted(TEMPLATE_ROOTS))} "
+                f"unknown name {root!r}{did_you_mean(root, sorted(TEMPLATE_ROOTS))} "
                 f"(names start with one of: {', '.join(sorted(TEMPLATE_ROOTS))})",
                 text=text,
             )
@@ -254,7 +248,7 @@ def check_template(text: str) -> None:
         if fields is not None and len(path) > 1 and path[1] not in fields:
             known = [f"{root}.{f}" for f in sorted(fields)]
             raise InvalidFilter(
-                f"unknown name '{root}.{path[1]}'{_suggest(f'{root}.{path[1]}', known)} "
+                f"unknown name '{root}.{path[1]}'{did_you_mean(f'{root}.{path[1]}', known)} "
                 f"({root} has: {', '.join(sorted(fields))})",
                 text=text,
             )
