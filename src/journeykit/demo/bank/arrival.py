@@ -51,7 +51,7 @@ SEARCH_QUERIES: tuple[str, ...] = (
 _C = {name: i for i, name in enumerate(CAMPAIGN_NAMES)}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Visits:
     """Branch visits: the visit ids' serials, times, branches and waits."""
 
@@ -96,7 +96,12 @@ def _campaigns(b: Block, online: np.ndarray) -> np.ndarray:
 
 
 def visits_of(
-    b: Block, person: np.ndarray, ts: np.ndarray, branch: np.ndarray, purpose: int, first: int
+    b: Block,
+    person: np.ndarray,
+    ts: np.ndarray,
+    branch: np.ndarray,
+    purpose: np.ndarray,
+    first: int,
 ) -> Visits:
     """Branch visits with their desk waits (minutes); ``first`` numbers their serials."""
     rng, n = b.rng, len(person)
@@ -107,7 +112,7 @@ def visits_of(
         np.clip(rng.lognormal(np.log(WAIT_MEDIAN), 0.6, n), 0, 40),
     ).round()
     serial = b.index * SERIAL_STRIDE + first + np.arange(n, dtype=np.int64)
-    return Visits(person, ts, branch, wait.astype(np.int64), np.full(n, purpose), serial)
+    return Visits(person, ts, branch, wait.astype(np.int64), purpose, serial)
 
 
 def schedule(b: Block) -> Arrival:
@@ -125,7 +130,8 @@ def schedule(b: Block) -> Arrival:
     ts = np.concatenate([b.t0[walk], branch_hours(rng, visit_day)])
     keep = ts < b.world.end_us
     person, ts = person[keep], ts[keep]
-    visits = visits_of(b, person, ts, b.home_branch[person], 0, 0)
+    to_apply = np.full(len(person), VISIT_PURPOSES.index("loan_application"))
+    visits = visits_of(b, person, ts, b.home_branch[person], to_apply, 0)
     return Arrival(
         amount=amount,
         term=term,

@@ -28,7 +28,7 @@ from journeykit.demo.bank.products import (
     card_props,
     open_cards,
 )
-from journeykit.demo.bank.vocab import CALL_REASONS, CH
+from journeykit.demo.bank.vocab import CALL_REASONS, CH, VISIT_PURPOSES
 from journeykit.demo.identity import SERIAL_STRIDE, reference
 from journeykit.demo.people import daytime, exp_us, repeat_index, uniform_between
 from journeykit.demo.world import DAY, HOUR, MINUTE, NEVER, SECOND
@@ -53,6 +53,8 @@ CARD_APPROVED_EXISTING = 0.92
 LOGINS_PER_DAY = 0.30
 OPENS = {"loan_welcome": 0.60, "card_cross_sell": 0.45}
 CLICKS = {"loan_welcome": 0.20, "card_cross_sell": 0.35}
+LINKS = {"loan_welcome": "/app/get-started", "card_cross_sell": "/cards/apply"}
+ADVICE, ACCOUNT_SERVICE = VISIT_PURPOSES.index("advice"), VISIT_PURPOSES.index("account_service")
 MIXED_CASE = 0.15
 
 
@@ -182,10 +184,8 @@ def service_visits(b: Block, since: np.ndarray, first: int) -> Visits:
     ts = branch_hours(rng, uniform_between(rng, since[person] + DAY, until[person]))
     keep = (ts > since[person]) & (ts < until[person])
     person, ts = person[keep], ts[keep]
-    purpose = 1 + (rng.random(len(person)) < 0.5)
-    v = visits_of(b, person, ts, b.home_branch[person], 1, first)
-    v.purpose = purpose
-    return v
+    purpose = np.where(rng.random(len(person)) < 0.5, ADVICE, ACCOUNT_SERVICE)
+    return visits_of(b, person, ts, b.home_branch[person], purpose, first)
 
 
 def cross_sell(parts: fr.Parts, b: Block, loans: Loans) -> Cards:
@@ -292,7 +292,7 @@ def message(
     click_ts = open_ts + 5 * SECOND + exp_us(rng, 60 * SECOND, m)
     click_ts -= click_ts % SECOND
     click = opened & (rng.random(m) < CLICKS[campaign]) & (click_ts < limit)
-    add("email_clicked", np.flatnonzero(click), click_ts, [("link", '"/cards/apply"')])
+    add("email_clicked", np.flatnonzero(click), click_ts, [("link", json.dumps(LINKS[campaign]))])
     clicked = np.zeros(n, dtype=bool)
     when = np.full(n, NEVER, dtype=np.int64)
     clicked[mail] = click
