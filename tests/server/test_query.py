@@ -88,6 +88,37 @@ def test_funnel(read):
     assert [row["units"] for row in _rows(r.json(), "table")] == [1, 1]
 
 
+def test_names_that_match_no_event_are_warned_about(read):
+    r = read.post(
+        "/v1/funnels",
+        json={
+            "steps": ["Product Viewed", "checkout started", {"event": "Order Complete"}],
+            "segment": 'count(event == "Order Completd") >= 0',
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert [row["units"] for row in _rows(r.json(), "table")] == [4, 0, 0]
+    assert r.json()["warnings"] == [
+        "funnel step 'checkout started' matches no event in the workspace; "
+        "did you mean Checkout Started?",
+        "funnel step 'Order Complete' matches no event in the workspace; "
+        "did you mean Order Completed?",
+        "filter value 'Order Completd' matches no event in the workspace; "
+        "did you mean Order Completed?",
+    ]
+    ok = read.post("/v1/funnels", json={"steps": ["Product Viewed", "Checkout Started"]})
+    assert ok.json()["warnings"] == []
+    r = read.post("/v1/retention", json={"cohort": "Product Veiwed", "grain": "day"})
+    assert r.json()["warnings"] == [
+        "cohort event 'Product Veiwed' matches no event in the workspace; "
+        "did you mean Product Viewed?"
+    ]
+    r = read.post("/v1/flows", json={"anchor": "Checkout", "steps": 2})
+    assert r.json()["warnings"][0].startswith("anchor 'Checkout' matches no event")
+    r = read.post("/v1/kpis", json={"segment": 'event == "Zzz"'})
+    assert r.json()["warnings"] == ["filter value 'Zzz' matches no event in the workspace"]
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -160,11 +160,13 @@ class Table(BaseModel):
 
 
 class AnalysisResponse(BaseModel):
-    """An analysis result: its tables and its single values, by the result's field names."""
+    """An analysis result: its tables and its single values, by the result's field names, and
+    warnings: names in the request that match no event ("did you mean ...?")."""
 
     analysis: str
     tables: dict[str, Table]
     values: dict[str, Any]
+    warnings: list[str] = Field(default_factory=list)
 
 
 def _table(frame: Any) -> dict[str, Any]:
@@ -221,10 +223,17 @@ def to_response(name: str, result: Any) -> dict[str, Any]:
     return {"analysis": name, "tables": tables, "values": values}
 
 
-def _run(request: Request, name: str, call: Callable[[Any], Any]) -> dict[str, Any]:
+def _run(
+    request: Request,
+    name: str,
+    call: Callable[[Any], Any],
+    names: Callable[[Any], list[Any]] | None = None,
+) -> dict[str, Any]:
+    """Run an analysis; ``names`` lists the request's names that match no event."""
     state = request.app.state.jk
     try:
         with state.query_lock:
+            unknown = names(state.ws) if names is not None else []
             result = call(state.ws)
     except ImportError as exc:
         raise ApiError(
@@ -240,7 +249,9 @@ def _run(request: Request, name: str, call: Callable[[Any], Any]) -> dict[str, A
         raise ApiError(
             400, "invalid_request", f"the request does not make a valid {name}: {first}"
         ) from None
-    return to_response(name, result)
+    response = to_response(name, result)
+    response["warnings"] = [u.message for u in unknown]
+    return response
 
 
 def _expression_error(exc: Exception) -> bool:
@@ -261,6 +272,37 @@ def _steps(spec: list[str | StepSpec]) -> list[Any]:
                 data["event"] = tuple(data["event"])
             out.append(data)
     return out
+
+
+def _step_events(steps: list[str | StepSpec] | list[str | ExclusionSpec]) -> list[str]:
+    out: list[str] = []
+    for step in steps:
+        if isinstance(step, str):
+            out.append(step)
+        elif isinstance(step.event, list):
+            out.extend(step.event)
+        elif step.event is not None:
+            out.append(step.event)
+    return out
+
+
+def _step_filters(steps: list[str | StepSpec] | list[str | ExclusionSpec]) -> list[str | None]:
+    return [None if isinstance(step, str) else step.where for step in steps]
+
+
+def _unknown(
+    ws: Any,
+    events: dict[str, list[str | None]],
+    filters: list[str | None],
+) -> list[Any]:
+    """Names (by what they were given as) and filter values that match no event."""
+    from journeykit.analytics.names import event_names, unknown_events, unknown_in_filters
+
+    known = event_names(ws)
+    out = []
+    for what, names in events.items():
+        out += unknown_events(ws, names, what=what, known=known)
+    return out + unknown_in_filters(ws, filters, known=known)
 
 
 def add_analytics_routes(api: APIRouter, extra: dict[str, Any]) -> None:
@@ -298,7 +340,19 @@ def add_analytics_routes(api: APIRouter, extra: dict[str, Any]) -> None:
                 end=spec.end,
             )
 
-        return _run(request, "funnel", call)
+        def names(ws: Any) -> list[Any]:
+            return _unknown(
+                ws,
+                {"funnel step": _step_events(spec.steps), "exclusion": _step_events(spec.exclude)},
+                [
+                    spec.segment,
+                    *_step_filters(spec.steps),
+                    *_step_filters(spec.exclude),
+                    *(spec.by.values() if isinstance(spec.by, dict) else ()),
+                ],
+            )
+
+        return _run(request, "funnel", call, names)
 
     @api.post("/flows", response_model=AnalysisResponse, openapi_extra=extra)
     def flows(request: Request, spec: FlowsRequest) -> dict[str, Any]:
@@ -309,7 +363,12 @@ def add_analytics_routes(api: APIRouter, extra: dict[str, Any]) -> None:
 
             return run(ws, **spec.model_dump(exclude_none=True))
 
-        return _run(request, "flows", call)
+        return _run(
+            request,
+            "flows",
+            call,
+            lambda ws: _unknown(ws, {"anchor": [spec.anchor]}, [spec.segment]),
+        )
 
     @api.post("/retention", response_model=AnalysisResponse, openapi_extra=extra)
     def retention(request: Request, spec: RetentionRequest) -> dict[str, Any]:
@@ -320,7 +379,23 @@ def add_analytics_routes(api: APIRouter, extra: dict[str, Any]) -> None:
 
             return run(ws, **spec.model_dump(exclude_none=True))
 
-        return _run(request, "retention", call)
+        def names(ws: Any) -> list[Any]:
+            cohort = spec.cohort
+            plain = cohort not in ("first_event", "first_purchase") and not any(
+                op in cohort for op in ("==", "!=", " in ", "(")
+            )
+            return _unknown(
+                ws,
+                {"cohort event": [cohort] if plain else []},
+                [
+                    None if plain else cohort,
+                    spec.returning,
+                    spec.segment,
+                    *(spec.by.values() if isinstance(spec.by, dict) else ()),
+                ],
+            )
+
+        return _run(request, "retention", call, names)
 
     @api.post("/kpis", response_model=AnalysisResponse, openapi_extra=extra)
     def kpis(request: Request, spec: KpisRequest) -> dict[str, Any]:
@@ -331,7 +406,11 @@ def add_analytics_routes(api: APIRouter, extra: dict[str, Any]) -> None:
 
             return run(ws, **spec.model_dump(exclude_none=True))
 
-        return _run(request, "kpis", call)
+        def names(ws: Any) -> list[Any]:
+            stages = [e for events in (spec.stages or {}).values() for e in events]
+            return _unknown(ws, {"stage event": stages}, [spec.segment])
+
+        return _run(request, "kpis", call, names)
 
     @api.post("/journey-map", response_model=AnalysisResponse, openapi_extra=extra)
     def journey_map(request: Request, spec: JourneyMapRequest) -> dict[str, Any]:
