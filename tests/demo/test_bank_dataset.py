@@ -44,6 +44,7 @@ EVENT_CHANNELS = {
     "call_centre_contacted": {"phone"},
     "account_closure_requested": {"phone", "letter"},
     "survey_completed": {"survey"},
+    "referral_link_shared": {"web", "app"},
 }
 
 

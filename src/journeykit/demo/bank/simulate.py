@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from journeykit.demo import frame as fr
 from journeykit.demo.bank import apply, arrival, products, service
@@ -18,11 +19,12 @@ from journeykit.demo.bank.arrival import Visits
 from journeykit.demo.bank.people import Block, draw_people
 from journeykit.demo.bank.products import Cards, Loans
 from journeykit.demo.bank.surveys import ISSUE, NO_ISSUE, add_surveys
-from journeykit.demo.bank.vocab import BAD_BRANCH, VOCAB
+from journeykit.demo.bank.vocab import BAD_BRANCH, SURVEYS, VOCAB
 from journeykit.demo.identity import reference
 from journeykit.demo.people import exp_us
 from journeykit.demo.world import BLOCK_PEOPLE, DAY, HOUR, MINUTE, SECOND, World
 
+REFER_AFTER_PROMOTING = 0.35  # promoters (NPS 9-10) with online banking who refer a friend
 CSAT_AFTER_CALL = 0.40
 CSAT_AFTER_VISIT = 0.35
 CES_AFTER_APPLICATION = 0.30
@@ -87,6 +89,7 @@ def simulate_block(world: World, index: int, first_event: int) -> BlockResult:
     ):
         _application_surveys(parts, b, apps, refs)
     _loan_surveys(parts, b, loans, loan_refs)
+    _referrals(parts, b)
     table, rows = fr.assemble(parts, b.ids, seed=world.seed, first_event=first_event)
     return BlockResult(
         block=b,
@@ -199,4 +202,45 @@ def _loan_surveys(parts: fr.Parts, b: Block, loans: Loans, refs: pa.Array) -> No
         ref=refs.take(pa.array(a)),
         serial=loans.apps.serial[a],
         ident={"email": np.ones(len(a), dtype=np.int8)},
+    )
+
+
+def _referrals(parts: fr.Parts, b: Block) -> None:
+    """Promoters share a referral link from the app or online banking a day or so later."""
+    items = parts.of("survey_completed")
+    if not items:
+        return
+    rng, end = b.rng, b.world.end_us
+    person = np.concatenate([p.person for p in items])
+    ts = np.concatenate([p.ts for p in items])
+    survey = parts.meta("survey_completed", "survey")
+    score = parts.meta("survey_completed", "score")
+    promoter = (survey == SURVEYS.index("nps")) & (score >= 9)
+    share_ts = ts + HOUR + exp_us(rng, DAY, len(ts))
+    share_ts -= share_ts % 1000
+    until = np.minimum(b.limit[person], end)
+    go = (
+        promoter
+        & (rng.random(len(ts)) < REFER_AFTER_PROMOTING)
+        & (b.uid_at[person] <= share_ts)
+        & (share_ts < until)
+    )
+    person, share_ts = person[go], share_ts[go]
+    code = pc.binary_join_element_wise(
+        "REF-", pc.utf8_upper(b.ids.user_id.take(pa.array(person))), ""
+    )
+    parts.add(
+        "referral_link_shared",
+        person,
+        share_ts,
+        fr.obj(
+            len(person),
+            [
+                ("referral_code", fr.text(code)),
+                *arrival.app_fields(b, b.platform[person], share_ts),
+            ],
+        ),
+        channel=arrival.web_channel(b.platform[person]),
+        anon=0,
+        uid=True,
     )

@@ -39,6 +39,7 @@ EVENTS: tuple[str, ...] = (
     "call_centre_contacted",
     "account_closure_requested",
     "survey_completed",
+    "referral_link_shared",
 )
 EV = {name: code for code, name in enumerate(EVENTS)}
 
@@ -71,6 +72,7 @@ STAGES: dict[str, str] = {
     "call_centre_contacted": "use",
     "account_closure_requested": "use",
     "survey_completed": "advocate",
+    "referral_link_shared": "advocate",
 }
 
 CHANNELS: tuple[str, ...] = (
