@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -216,3 +218,134 @@ def test_the_shipped_bank_spec_covers_the_bank_vocabulary():
     assert spec.events_named() <= set(EVENTS)
     with pytest.raises(InputError):
         demo_spec_path("insurer")
+
+
+def _survey_sql(survey: str, touchpoint: str, ref: str) -> str:
+    return f"""
+        SELECT json_extract_string(properties, '$.{ref}') AS ref,
+               CAST(json_extract(properties, '$.score') AS INTEGER) AS score,
+               json_extract_string(properties, '$.comment') AS comment
+        FROM ev WHERE event = 'survey_completed'
+          AND json_extract_string(properties, '$.survey') = '{survey}'
+          AND json_extract_string(properties, '$.touchpoint') = '{touchpoint}'
+    """
+
+
+def _close(got, want) -> bool:
+    return got == pytest.approx(want, abs=2e-6)
+
+
+def test_survey_figures_of_the_truth_recount_from_the_files(bank):
+    """The ground truth's CSAT, CES and NPS figures, recounted with DuckDB from the events."""
+    calls = bank.effect("long_call_waits")["measured"]
+    rows = bank.rows(
+        f"""
+        WITH s AS ({_survey_sql("csat", "call_centre_contacted", "call_id")}),
+        c AS (SELECT json_extract_string(properties, '$.call_id') AS ref,
+                     CAST(json_extract(properties, '$.wait_seconds') AS INTEGER) AS wait
+              FROM ev WHERE event = 'call_centre_contacted')
+        SELECT wait >= 600, count(*), avg(score) FROM s JOIN c USING (ref) GROUP BY ALL
+        """
+    )
+    assert len(rows) == 2
+    for long, n, mean in rows:
+        m = calls["csat_long_wait" if long else "csat_short_wait"]
+        assert n == m["answers"] and _close(mean, m["mean_score"])
+
+    branches = bank.effect("bad_branch")["measured"]
+    rows = bank.rows(
+        f"""
+        WITH s AS ({_survey_sql("csat", "branch_visited", "visit_id")}),
+        v AS (SELECT json_extract_string(properties, '$.visit_id') AS ref,
+                     json_extract_string(properties, '$.branch_id') AS branch
+              FROM ev WHERE event = 'branch_visited')
+        SELECT branch, count(*), avg(score) FROM s JOIN v USING (ref) GROUP BY ALL
+        """
+    )
+    assert {r[0] for r in rows} == set(branches)
+    for branch, n, mean in rows:
+        m = branches[branch]["csat"]
+        assert n == m["answers"] and _close(mean, m["mean_score"])
+
+    reverify = bank.effect("existing_customer_id_reupload")["measured"]
+    rows = bank.rows(
+        f"""
+        WITH s AS ({_survey_sql("ces", "card_application_started", "application_id")}),
+        a AS (SELECT json_extract_string(properties, '$.application_id') AS ref,
+                     CASE WHEN json_extract_string(properties, '$.customer_type') = 'new'
+                          THEN 'new_customer'
+                          ELSE json_extract_string(properties, '$.id_check') END AS g
+              FROM ev WHERE event = 'card_application_started')
+        SELECT g, count(*), avg(score), count(comment),
+               count(*) FILTER (WHERE regexp_matches(lower(comment), ?))
+        FROM s JOIN a USING (ref) GROUP BY ALL
+        """,
+        [THEMES["id_documents"]],
+    )
+    assert len(rows) == 3
+    for g, n, mean, comments, about_id in rows:
+        m = reverify[g]["ces"]
+        assert (n, comments, about_id) == (m["answers"], m["comments"], m["id_comments"])
+        assert _close(mean, m["mean_score"])
+
+    letters = bank.effect("letters_slower_than_email")["measured"]
+    rows = bank.rows(
+        f"""
+        WITH s AS ({_survey_sql("nps", "loan_contract_signed", "application_id")}),
+        d AS (SELECT json_extract_string(properties, '$.application_id') AS ref, channel
+              FROM ev WHERE event = 'loan_decision_sent')
+        SELECT channel, count(*), avg(score), count(comment),
+               count(*) FILTER (WHERE regexp_matches(lower(comment), ?))
+        FROM s JOIN d USING (ref) GROUP BY ALL
+        """,
+        [THEMES["letters"]],
+    )
+    assert len(rows) == 2
+    for channel, n, mean, comments, about_letters in rows:
+        m = letters[channel]["nps"]
+        assert (n, comments, about_letters) == (m["answers"], m["comments"], m["letter_comments"])
+        assert _close(mean, m["mean_score"])
+
+
+def test_upload_figures_of_the_truth_recount_from_the_files(bank):
+    effect = bank.effect("android_upload_failure")
+    frame = pd.DataFrame(
+        {
+            "s": [datetime.fromisoformat(w["start"]) for w in effect["where"]["weeks"]],
+            "e": [
+                datetime.fromisoformat(w["end"]) + timedelta(days=1)
+                for w in effect["where"]["weeks"]
+            ],
+        }
+    )
+    bank.con.register("bug_weeks", frame)
+    rows = bank.rows(
+        """
+        WITH r AS (
+          SELECT json_extract_string(properties, '$.application_id') AS ref,
+                 json_extract_string(properties, '$.platform') = 'android' AS android,
+                 EXISTS (SELECT 1 FROM bug_weeks w WHERE ev.ts >= w.s AND ev.ts < w.e) AS inw
+          FROM ev WHERE event = 'id_document_requested' AND channel <> 'branch'),
+        k AS (SELECT DISTINCT event, json_extract_string(properties, '$.application_id') AS ref
+              FROM ev WHERE event IN ('id_document_upload_failed', 'id_document_uploaded',
+                                      'loan_application_submitted', 'card_application_submitted'))
+        SELECT android, inw, count(*),
+               count(*) FILTER (WHERE ref IN (SELECT ref FROM k
+                                              WHERE event = 'id_document_upload_failed')),
+               count(*) FILTER (WHERE ref IN (SELECT ref FROM k
+                                              WHERE event = 'id_document_uploaded')),
+               count(*) FILTER (WHERE ref IN (SELECT ref FROM k
+                                              WHERE event LIKE '%_application_submitted'))
+        FROM r GROUP BY ALL
+        """
+    )
+    assert len(rows) == 4
+    for android, inw, n, failed, uploaded, submitted in rows:
+        group = f"{'android' if android else 'others'}_{'in' if inw else 'other'}_weeks"
+        m = effect["measured"][group]
+        assert (n, failed, uploaded, submitted) == (
+            m["requests"],
+            m["failed"],
+            m["uploaded"],
+            m["submitted"],
+        )
