@@ -33,6 +33,15 @@ def byo(tmp_path_factory: pytest.TempPathFactory, byo_csv: Path) -> Byo:
     return Byo(folder=folder, csv=byo_csv)
 
 
+@pytest.fixture(scope="session")
+def byo_spec(byo: Byo) -> Byo:
+    """The travel workspace after ``journeykit spec infer``: its spec is the inferred one."""
+    out = jk("spec", "infer", "-w", str(byo.folder))
+    assert out.exit_code == 0, out.output
+    assert "stored the proposed spec as version 1" in out.output
+    return byo
+
+
 @pytest.fixture
 def byo_copy(byo: Byo, tmp_path: Path) -> Iterator[Path]:
     """A private copy of the travel workspace folder, for tests that change it."""
