@@ -16,6 +16,7 @@ from journeykit.orchestrate.loader import loads
 from journeykit.orchestrate.runtime import unit_hash
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "orchestrate"))
+from orchestrate_parts import Mailbox, Receiver, free_port
 
 runner = CliRunner()
 
@@ -104,3 +105,149 @@ def test_stats_errors_are_one_line(tmp_path: Path) -> None:
     proc = _cli("automations", "stats", "promo", "--state", url, "--method", "x")
     assert proc.returncode == 1 and "unknown method 'x'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+CART = """
+id: cart
+trigger: {event: Checkout Started}
+steps:
+  - wait: 1h
+  - id: mail
+    action: email
+    subject: "{{ traits.first_name or 'Hello' }}, {{ properties.value | currency('GBP') }} waiting"
+    text: "{% for i in properties.lines %}{{ i }};{% endfor %}"
+  - {id: hook, action: webhook, url: "http://127.0.0.1:9/cart", body: {v: "{{ properties.value }}"}}
+"""
+
+
+def _cart_state(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'cart.sqlite'}"
+    e = Engine(loads(CART), url, clock=ManualClock(datetime(2026, 6, 1, 12)))
+    e.handle(
+        {
+            "event_id": "c1",
+            "person_id": "ann",
+            "event": "Checkout Started",
+            "properties": {"value": 42.5, "lines": ["mug", "tea"]},
+            "traits": {"email": "ann@x.org", "first_name": "Ann"},
+        }
+    )
+    e.state.dispose()
+    return url
+
+
+def test_preview_renders_every_message_for_a_person(tmp_path: Path) -> None:
+    url = _cart_state(tmp_path)
+    result = runner.invoke(
+        app, ["automations", "preview", "cart", "--person", "ann", "--state", url]
+    )
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "trigger 'Checkout Started'" in out
+    assert "Subject: Ann, £42.50 waiting" in out and "mug;tea;" in out
+    assert "POST http://127.0.0.1:9/cart" in out and '"v": 42.5' in out
+    # the file may differ from what is registered: preview the edited version
+    edited = tmp_path / "cart.yaml"
+    edited.write_text(CART.replace("waiting", "still here"))
+    result = runner.invoke(
+        app,
+        [
+            "automations",
+            "preview",
+            "cart",
+            "-p",
+            "ann",
+            "--state",
+            url,
+            "-f",
+            str(edited),
+            "--step",
+            "mail",
+        ],
+    )
+    assert result.exit_code == 0 and "£42.50 still here" in result.output
+    assert "POST" not in result.output
+
+
+def test_preview_from_the_workspace(tmp_path: Path) -> None:
+    import journeykit
+    from journeykit.ingest import load
+
+    ws = journeykit.open(tmp_path / "ws")
+    load(
+        ws,
+        [
+            {"ts": "2026-05-01T10:00:00", "event": "Checkout Started", "user_id": "u1",
+             "properties": {"value": 7}},
+            {"ts": "2026-05-02T10:00:00", "event": "Checkout Started", "user_id": "u1",
+             "properties": {"value": 9}},
+        ],
+    )  # fmt: skip
+    ws.close()
+    (tmp_path / "cart.yaml").write_text(CART)
+    result = runner.invoke(
+        app,
+        [
+            "automations",
+            "preview",
+            "cart",
+            "-p",
+            "u1",
+            "-w",
+            str(tmp_path / "ws"),
+            "-f",
+            str(tmp_path / "cart.yaml"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert '"v": 9' in result.output  # the latest checkout
+    assert "no e-mail address" in result.output  # the person has no e-mail trait
+
+
+def test_test_send_reaches_real_smtp_and_http(tmp_path: Path) -> None:
+    from aiosmtpd.controller import Controller
+
+    url = _cart_state(tmp_path)
+    box, port = Mailbox(), free_port()
+    smtp = Controller(box, hostname="127.0.0.1", port=port)
+    smtp.start()
+    hook = Receiver()
+    try:
+        result = runner.invoke(
+            app,
+            ["automations", "test-send", "cart", "--to", "qa@bank.example", "-p", "ann",
+             "--state", url, "--webhook-url", f"{hook.url}/test"],
+            env={"JOURNEYKIT_ORCHESTRATE_SMTP_PORT": str(port)},
+        )  # fmt: skip
+    finally:
+        smtp.stop()
+        hook.close()
+    assert result.exit_code == 0, result.output
+    [mail] = box.messages
+    assert mail["To"] == "qa@bank.example" and "[test]" in mail["Subject"]
+    assert list(hook.bodies.values()) == [{"v": 42.5}] and list(hook.paths.values()) == ["/test"]
+    assert "mail: sent to qa@bank.example" in result.output
+    # nothing went into the outbox
+    from orchestrate_helpers import outbox
+
+    from journeykit.orchestrate.state import StateStore
+
+    class _E:
+        state = StateStore(url)
+
+    assert outbox(_E()) == []
+
+
+def test_suppress_from_the_command_line(tmp_path: Path) -> None:
+    url = _cart_state(tmp_path)
+    result = runner.invoke(
+        app, ["automations", "suppress", "-p", "ann", "--reason", "erased", "--state", url]
+    )
+    assert result.exit_code == 0 and "suppressed on *" in result.output
+    from journeykit.orchestrate.suppression import is_suppressed
+
+    assert is_suppressed(url, person_id="ann") == "suppressed (person erased)"
+    result = runner.invoke(
+        app, ["automations", "suppress", "-p", "ann", "--remove", "--state", url]
+    )
+    assert result.exit_code == 0 and "removed 1 entry" in result.output

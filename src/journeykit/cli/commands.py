@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from journeykit.cli import analytics, orchestrate, server, spec, value, voc
+from journeykit.cli import analytics, messages, orchestrate, server, spec, value, voc
 
-__all__ = ["analytics", "orchestrate", "server", "spec", "value", "voc"]
+__all__ = ["analytics", "messages", "orchestrate", "server", "spec", "value", "voc"]

@@ -111,7 +111,7 @@ def stats(
 
     if method not in METHODS:
         raise InputError(f"unknown method {method!r} (use {', '.join(METHODS)})", field="method")
-    _require_state(state)
+    require_state(state)
     result = report(state, automation, confidence=confidence, method=method, since=since)  # type: ignore[arg-type]
     level = f"{confidence:.0%}"
     groups = result.groups.reset_index(drop=True)
@@ -142,7 +142,7 @@ def stats(
         show_frame(result.funnel, "per step (treated people reaching each step)")
 
 
-def _require_state(state: str) -> None:
+def require_state(state: str) -> None:
     """Refuse a state file that does not exist (a read must not create an empty one)."""
     from journeykit.errors import NotFound
     from journeykit.orchestrate.state import normalise_url
