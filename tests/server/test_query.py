@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from journeykit.ingest import load
+from journeykit.journey import set_spec
 
 # four people; u1 buys, u2 stops at checkout, u3 only looks, u4 comes back a week later
 ROWS = [
@@ -32,6 +33,20 @@ def seed_workspace(ws) -> None:
         for user, event, ts, channel, revenue in ROWS
     ]
     assert load(ws, rows).loaded == len(ROWS)
+    set_spec(ws, SPEC, by="tests")
+
+
+SPEC = """
+name: Small shop
+stages:
+  - {name: browse, touchpoints: [{name: Product, events: [Product Viewed]}]}
+  - name: buy
+    touchpoints:
+      - {name: Checkout, events: [Checkout Started]}
+      - {name: Order, events: [Order Completed]}
+goals: [Order Completed]
+currency: EUR
+"""
 
 
 def _rows(result: dict, table: str) -> list[dict]:
@@ -174,6 +189,16 @@ def test_journey_map(read):
     assert r.status_code == 200, r.text
     stages = _rows(r.json(), "stages")
     assert {s["stage"] for s in stages} >= {"browse", "buy"}
-    # without a spec and without journey.yaml in the workspace: a clear 400
-    r = read.post("/v1/journey-map", json={})
-    assert r.status_code == 400 and r.json()["field"] == "spec"
+    # without a spec in the request: the workspace's own
+    r = read.post("/v1/journey-map", json={"replicates": 10})
+    assert r.status_code == 200, r.text
+    assert {s["stage"] for s in _rows(r.json(), "stages")} == {"browse", "buy"}
+    # the workspace's spec has a Checkout touchpoint the request's spec lacks
+    assert r.json()["values"]["chain"]["states"] == [
+        "(start)",
+        "Product",
+        "Checkout",
+        "Order",
+        "(other)",
+    ]
+    assert (r.json()["values"]["people"], r.json()["values"]["revenue"]) == (4, 50.0)

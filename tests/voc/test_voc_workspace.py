@@ -128,8 +128,8 @@ def test_score_reports_hand_computed(shop):
     assert by_persona.loc["bargain", "nps"] == 100.0
     assert by_persona.loc["loyal", "nps"] == -100.0
     assert score_report(shop, "ces").iloc[0]["ces"] == 6.0
-    with pytest.raises(InputError):
-        nps_report(shop, by="stage")
+    # without stages= the workspace spec's stages group the answers
+    assert nps_report(shop, by="stage")["stage"].tolist() == ["purchase"]
 
 
 def test_theme_and_emotion_reports(shop):
@@ -166,6 +166,7 @@ def test_export_to_events_round_trip(ws):
         scores={"nps": "How likely are you to recommend us?", "csat": "Satisfaction"},
         comments={"nps": "Why?"},
         touchpoint="Order Completed",
+        event="Survey Answered",
     )
     assert len(events) == 5  # R3 has no NPS answer
     assert events["event"].unique().tolist() == ["Survey Answered"]

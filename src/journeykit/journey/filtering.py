@@ -91,6 +91,14 @@ def event_field(table: ibis.Table, field: str) -> ir.Value:
     return field_value(parse_field(field), table, backend_name(table))
 
 
+def event_money(table: ibis.Table, field: str) -> ir.FloatingValue:
+    """The money of each event from the spec's revenue field: the ``revenue`` column, or a
+    property read as a number (numeric text too); null where it has none."""
+    if field == "revenue":
+        return table.revenue
+    return event_field(table, field).cast("string").strip().try_cast("float64")
+
+
 def property_texts(table: ibis.Table, keys: tuple[str, ...] | list[str]) -> dict[str, Any]:
     """``properties.<key>`` text for several keys; DuckDB parses each document once for all.
 

@@ -6,7 +6,7 @@ groups instead of to every event, so the per-event work is a group-by, not a ``C
 From it:
 
 ``groups``  (cached) person_id, event, channel, n, first_seq, last_seq, first_ts, last_ts,
-            revenue, properties (of the group's first event), max_wait, long_n, tp, goal, stage
+            revenue (the spec's revenue field), properties (of the group's first event), max_wait, long_n, tp, goal, stage
 ``pt``      one row per person and touchpoint: first_seq, last_seq, first_ts, n, contacts
             (events of the touchpoint's first event name), first_channel, properties (of the
             first touch), max_wait, long_wait
@@ -105,7 +105,7 @@ def build(ws: Workspace, plan: Plan) -> TouchTables:
     """Scan the events once and build the touch tables."""
     import ibis
 
-    from journeykit.journey.filtering import property_text
+    from journeykit.journey.filtering import event_money, property_text
 
     settings = plan.spec.settings
     thr = float(settings.long_wait_seconds)
@@ -121,14 +121,14 @@ def build(ws: Workspace, plan: Plan) -> TouchTables:
         wait = ibis.cases((ev.event.isin(contact_events), raw_wait), else_=ibis.null("float64"))
     else:
         wait = ibis.null("float64")
-    ev = ev.mutate(_wait=wait, **flags)
+    ev = ev.mutate(_wait=wait, _value=event_money(ev, plan.spec.revenue_field), **flags)
     groups = ev.group_by("person_id", "event", "channel", *flags).agg(
         n=ev.count(),
         first_seq=ev.seq.min(),
         last_seq=ev.seq.max(),
         first_ts=ev.ts.min().cast("timestamp"),
         last_ts=ev.ts.max().cast("timestamp"),
-        revenue=ev.revenue.sum(),
+        revenue=ev._value.sum(),
         properties=ev.properties.argmin(ev.seq),
         max_wait=ev._wait.max(),
         long_n=_i64(ev._wait >= thr).sum(),

@@ -13,7 +13,7 @@ touch of it):
 * ``hours_next``: hours from the first touch to the first entry into a later stage, for
   people whose first entry into it came after the touch (median);
 * ``repeat``: people who got in touch twice or more (counted by the touchpoint's first event,
-  so a chat of "Chat Started" and "Chat Ended" is one contact);
+  so a chat of a "chat started" and a "chat ended" event is one contact);
 * ``long_wait``: people with a ``wait_seconds`` property at or above the spec's threshold;
 * ``m_people``, ``m_converted``: the same counted on *mature* touches only, those at least the
   spec's ``horizon_days`` before the last event (later ones had no time to convert yet).

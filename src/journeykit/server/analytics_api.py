@@ -125,7 +125,12 @@ class RetentionRequest(_Request):
     segment: str | None = Filter
     start: datetime | date | None = None
     end: datetime | date | None = None
-    purchase_event: str = Field("Order Completed", min_length=1, max_length=500)
+    purchase_event: str | None = Field(
+        None,
+        min_length=1,
+        max_length=500,
+        description="The event first_purchase means; default: the spec's conversion events.",
+    )
 
 
 class KpisRequest(_Request):
@@ -137,16 +142,21 @@ class KpisRequest(_Request):
     start: datetime | date | None = None
     end: datetime | date | None = None
     segment: str | None = Filter
-    purchase_event: str = Field("Order Completed", min_length=1, max_length=500)
+    purchase_event: str | None = Field(
+        None,
+        min_length=1,
+        max_length=500,
+        description="The purchase event; default: the spec's conversion events.",
+    )
     attribution: Literal["first_touch", "last_touch"] = "first_touch"
     inactivity: str = Field("30d", max_length=32)
 
 
 class JourneyMapRequest(_Request):
-    """The journey map of a spec (JSON form of the YAML), or of the workspace's journey.yaml."""
+    """The journey map of a spec (JSON form of the YAML), or of the workspace's spec."""
 
     spec: dict[str, Any] | None = Field(
-        None, description="The journey spec; default: journey.yaml in the workspace folder."
+        None, description="The journey spec; default: the workspace's (journeykit spec set)."
     )
     top: int = Field(12, ge=1, le=100, description="Pain points kept, biggest impact first.")
     replicates: int = Field(100, ge=10, le=1000, description="Bootstrap replicates a what-if.")
@@ -419,20 +429,10 @@ def add_analytics_routes(api: APIRouter, extra: dict[str, Any]) -> None:
         def call(ws: Any) -> Any:
             from journeykit.journey.model import build_map
             from journeykit.journey.spec import load_spec
+            from journeykit.journey.workspace_spec import current_spec
 
-            if spec.spec is not None:
-                source: Any = load_spec(spec.spec)
-            else:
-                path = ws.path / "journey.yaml"
-                if not path.is_file():
-                    raise ApiError(
-                        400,
-                        "invalid_request",
-                        "no journey spec: send one as 'spec' or put journey.yaml in the "
-                        "workspace folder",
-                        field="spec",
-                    )
-                source = load_spec(path)
+            # the spec sent, else the workspace's current one (NoSpec: 409 with what to do)
+            source = load_spec(spec.spec) if spec.spec is not None else current_spec(ws)
             return build_map(ws, source, top=spec.top, replicates=spec.replicates)
 
         return _run(request, "journey_map", call)

@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from journeykit.errors import InputError, JourneykitError, NotFound, StoreError
+from journeykit.errors import InputError, JourneykitError, NoSpec, NotFound, StoreError
 from journeykit.server.models import ErrorResponse, Health, Readiness
 from journeykit.server.state import ApiError
 
@@ -84,6 +84,11 @@ def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def not_found(_: Request, exc: NotFound) -> JSONResponse:
         return _error(ApiError(404, "not_found", str(exc)))
+
+    @app.exception_handler(NoSpec)
+    async def no_spec(_: Request, exc: NoSpec) -> JSONResponse:
+        # the workspace cannot answer until it says what its data means
+        return _error(ApiError(409, "no_spec", str(exc)))
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> JSONResponse:

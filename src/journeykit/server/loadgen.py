@@ -26,13 +26,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+#: Synthetic traffic: what matters to the collector is the size and shape of the messages
+#: (names and properties of a typical web shop's events), not what they mean.
 EVENTS = (
-    ("Session Started", {"platform": "web"}),
-    ("Product Viewed", {"product_id": "sku-1042", "category": "shoes", "price": 79.0}),
-    ("Product Added", {"product_id": "sku-1042", "category": "shoes", "price": 79.0}),
-    ("Checkout Started", {"platform": "web"}),
-    ("Order Completed", {"order_id": "o-1", "revenue": 79.0, "items": 1, "platform": "web"}),
-    ("Email Opened", {"campaign": "newsletter"}),
+    ("session_start", {"platform": "web"}),
+    ("item_view", {"item_id": "sku-1042", "category": "shoes", "price": 79.0}),
+    ("add_to_cart", {"item_id": "sku-1042", "category": "shoes", "price": 79.0}),
+    ("begin_checkout", {"platform": "web"}),
+    ("purchase", {"order_id": "o-1", "revenue": 79.0, "items": 1, "platform": "web"}),
+    ("newsletter_open", {"campaign": "newsletter"}),
 )
 
 

@@ -56,7 +56,7 @@ class TrackMessage(_Message):
     """A track call: something a person did."""
 
     type: Literal["track"] | None = "track"
-    event: str = Field(min_length=1, description="The event name, e.g. 'Order Completed'.")
+    event: str = Field(min_length=1, description="The event name, e.g. 'purchase'.")
     properties: dict[str, Any] | None = Field(
         None, description="Event properties; revenue (or total) must be a number."
     )

@@ -10,7 +10,7 @@ Modules:
 * :mod:`~journeykit.voc.themes`: themes with keywords and quotes, and the tables around them.
 * :mod:`~journeykit.voc.report`: workspace reports for the CLI and the server.
 * :mod:`~journeykit.voc.figures`: Plotly figures (NPS trend, theme bars, emotion curve).
-* :mod:`~journeykit.voc.exports`: survey tool exports -> ``Survey Answered`` events.
+* :mod:`~journeykit.voc.exports`: survey tool exports -> survey answer events.
 
 The names below are imported lazily, so ``import journeykit.voc`` loads no pandas,
 scikit-learn or Plotly until one is used. The sentiment of texts is

@@ -1,4 +1,4 @@
-"""Survey tool exports -> ``Survey Answered`` events in the loader's raw input layout.
+"""Survey tool exports -> survey answer events in the loader's raw input layout.
 
 Survey tools export one row per response: a score column, often a comment column, a date and
 who answered. :func:`export_to_events` turns such a table into events that
@@ -12,10 +12,14 @@ who answered. :func:`export_to_events` turns such a table into events that
     Email         ann@example.com             ->   email (user_id, phone, crm_id, ... alike)
     Score         9                           ->   properties.score     (+ properties.survey)
     Comment       Quick delivery              ->   properties.comment
-    Touchpoint    Order Completed (optional)  ->   properties.touchpoint
+    Touchpoint    checkout (optional)         ->   properties.touchpoint
     Question      How likely ... (optional)   ->   properties.question
-                                                   event = "Survey Answered", channel = "survey",
-                                                   type = "track", source
+                                                   event (``event=``, default "survey_answer"),
+                                                   channel = "survey", type = "track", source
+
+The properties are those a spec's survey reads by default (``properties.score``,
+``properties.comment``, the metric in ``properties.survey``): list the event in the spec's
+``surveys`` (or give it a feedback touchpoint) and every survey report reads it.
 
 Columns are found by name (case, spaces and punctuation ignored) from the candidates in
 :data:`CANDIDATES` -- ``score``, ``rating``, ``nps``, ``likelihood to recommend``, ...;
@@ -36,7 +40,8 @@ import pandas as pd
 
 from journeykit.errors import InputError
 
-EVENT = "Survey Answered"
+#: The event name answers get unless ``event=`` names the one the spec's ``surveys`` use.
+EVENT = "survey_answer"
 #: Each survey's scale (lowest, highest answer).
 SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 #: Identifier columns an export may carry, as the events table names them.
@@ -96,8 +101,9 @@ def export_to_events(
     comments: Mapping[str, str] | None = None,
     touchpoint: str | None = None,
     source: str = "survey-export",
+    event: str = EVENT,
 ) -> pd.DataFrame:
-    """Turn a survey export (one row per response) into ``Survey Answered`` events.
+    """Turn a survey export (one row per response) into survey answer events.
 
     Args:
         frame: the export.
@@ -111,8 +117,9 @@ def export_to_events(
         scores: a wide export's survey -> score column (replaces ``score``).
         comments: a wide export's survey -> comment column.
         touchpoint: the touchpoint every answer is about (an event name), when the export
-            has no such column (a post-chat survey: ``"Chat Ended"``).
+            has no such column (a post-chat survey: ``"chat_ended"``).
         source: recorded as each event's ``source`` and used in ``event_id``.
+        event: the event name of the answers (the survey event of the workspace's spec).
 
     Returns:
         A frame in the raw input layout: ``event_id`` (from the response id when there is
@@ -169,6 +176,7 @@ def export_to_events(
                 optional,
                 touchpoint,
                 source,
+                event,
             )
         )
     out = pd.concat(parts, ignore_index=True)
@@ -207,6 +215,7 @@ def _events(
     optional: dict[str, str | None],
     touchpoint: str | None,
     source: str,
+    event: str,
 ) -> pd.DataFrame:
     names = _survey_names(frame, survey, survey_col, score_col)
     raw = frame[score_col]
@@ -254,7 +263,7 @@ def _events(
             ),
             "ts": frame[ts_col].iloc[i],
             "type": "track",
-            "event": EVENT,
+            "event": event,
             "channel": "survey",
         }
         for kind, column in ids.items():

@@ -2,13 +2,17 @@
 
 A survey answer or review is about:
 
-1. the touchpoint it names: ``properties.touchpoint`` (an event name, e.g. ``"Chat Ended"``);
+1. the touchpoint it names: ``properties.touchpoint`` (an event name, e.g. ``"chat_ended"``);
    the person's latest event of that name within the window before the feedback gives its id,
    time and channel (when there is none, the name still counts and those stay empty); or else
 2. the person's last interaction within ``window`` before the feedback (at the same instant
-   counts), ignoring feedback events themselves and events the business sends
-   (``Email Sent``); or else
+   counts), ignoring feedback events themselves and events the business sends (the spec's
+   ``messages``: a sent e-mail is not something the person did); or else
 3. nothing (``link = "none"``).
+
+The feedback events are the spec's survey events (:attr:`JourneySpec.survey_events
+<journeykit.journey.spec.JourneySpec.survey_events>`), the ignored ones its message events;
+explicit arguments win over both.
 
 Ties on time are broken by the journey order (``seq``), then by ``event_id``, so the answer is
 deterministic. :func:`link_feedback` builds this as one Ibis expression over a workspace's events
@@ -35,10 +39,6 @@ if TYPE_CHECKING:
 
     from journeykit.store import Workspace
 
-#: Events that are feedback (never a touchpoint themselves).
-FEEDBACK_EVENTS: tuple[str, ...] = ("Survey Answered", "Review Posted")
-#: Events that are not interactions of the person (the business sends them).
-NOT_INTERACTIONS: tuple[str, ...] = ("Email Sent",)
 #: How far back the last interaction may lie by default.
 DEFAULT_WINDOW = timedelta(days=7)
 
@@ -70,12 +70,28 @@ def named_touchpoint(table: ibis.Table) -> ibis.Value:
     return ibis.ifelse(name == "", ibis.null("string"), name)
 
 
+def feedback_names(
+    ws: Workspace, feedback_events: Sequence[str] | None, ignore: Sequence[str] | None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The feedback events and the events never taken as a touchpoint: the arguments when
+    given, else the workspace spec's survey events and message events."""
+    if feedback_events is not None and ignore is not None:
+        return tuple(feedback_events), tuple(ignore)
+    from journeykit.journey.workspace_spec import current_spec
+
+    spec = current_spec(ws)
+    return (
+        tuple(feedback_events) if feedback_events is not None else spec.survey_events,
+        tuple(ignore) if ignore is not None else spec.message_events,
+    )
+
+
 def link_feedback(
     ws: Workspace,
     *,
     window: timedelta = DEFAULT_WINDOW,
-    feedback_events: Sequence[str] = FEEDBACK_EVENTS,
-    ignore: Sequence[str] = NOT_INTERACTIONS,
+    feedback_events: Sequence[str] | None = None,
+    ignore: Sequence[str] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> ibis.Table:
@@ -84,8 +100,9 @@ def link_feedback(
     Args:
         ws: the workspace.
         window: how far before the feedback its touchpoint may lie.
-        feedback_events: the event names that are feedback.
-        ignore: further event names that never count as a touchpoint.
+        feedback_events: the event names that are feedback (default: the spec's surveys).
+        ignore: further event names that never count as a touchpoint (default: the spec's
+            messages).
         since: keep feedback at or after this time (UTC).
         until: keep feedback before this time (UTC).
 
@@ -94,9 +111,11 @@ def link_feedback(
 
     Raises:
         InputError: a negative window or no feedback events.
+        NoSpec: a default is needed and the workspace has no spec.
     """
     import ibis
 
+    feedback_events, ignore = feedback_names(ws, feedback_events, ignore)
     _check(window, feedback_events)
     table = ws.table("events")
     feedback = table.filter(table.event.isin(list(feedback_events)))
@@ -174,8 +193,8 @@ def link_feedback_frame(
     events: pd.DataFrame,
     *,
     window: timedelta = DEFAULT_WINDOW,
-    feedback_events: Sequence[str] = FEEDBACK_EVENTS,
-    ignore: Sequence[str] = NOT_INTERACTIONS,
+    feedback_events: Sequence[str],
+    ignore: Sequence[str] = (),
 ) -> pd.DataFrame:
     """The same linking as :func:`link_feedback`, over a pandas frame of events.
 
@@ -197,10 +216,11 @@ def link_feedback_frame(
     >>> ev = pd.DataFrame({
     ...     "event_id": ["a", "b", "c"], "person_id": ["p", "p", "p"],
     ...     "ts": pd.to_datetime(["2026-01-01 10:00", "2026-01-01 11:00", "2026-01-01 12:00"]),
-    ...     "event": ["Chat Ended", "Email Sent", "Survey Answered"],
+    ...     "event": ["chat_ended", "newsletter_sent", "survey_answer"],
     ...     "channel": ["chat", "email", "survey"], "properties": [None, None, "{}"]})
-    >>> link_feedback_frame(ev)[["touchpoint", "link"]].to_dict("records")
-    [{'touchpoint': 'Chat Ended', 'link': 'last_interaction'}]
+    >>> link_feedback_frame(ev, feedback_events=["survey_answer"], ignore=["newsletter_sent"])[
+    ...     ["touchpoint", "link"]].to_dict("records")
+    [{'touchpoint': 'chat_ended', 'link': 'last_interaction'}]
     """
     _check(window, feedback_events)
     frame = events.copy()

@@ -56,10 +56,10 @@ def score_report(
     Args:
         ws: the workspace.
         survey: ``nps``, ``csat`` or ``ces``.
-        by: group column(s): ``touchpoint``, ``channel``, ``stage`` (needs ``stages``), a
-            trait named in ``traits`` (``persona``, ``segment``, ...).
+        by: group column(s): ``touchpoint``, ``channel``, ``stage``, a trait named in
+            ``traits`` (``persona``, ``segment``, ...).
         freq: a period (``D``, ``W``, ``M``, ``Q``) for a trend.
-        stages: touchpoint event name -> stage.
+        stages: touchpoint event name -> stage (default: the workspace spec's stages).
         traits: traits to read from people so they can be grouped by.
         since: answers at or after this time.
         until: answers before this time.
@@ -71,13 +71,12 @@ def score_report(
         The frame of :func:`journeykit.voc.metrics.nps` (or ``csat``/``ces``).
 
     Raises:
-        InputError: ``by="stage"`` without ``stages``, an unknown survey or group column.
+        InputError: an unknown survey or group column.
+        NoSpec: ``by="stage"`` without ``stages`` and the workspace has no spec.
     """
     keys = [by] if isinstance(by, str) else list(by or ())
-    if "stage" in keys and stages is None:
-        raise InputError(
-            "grouping by stage needs the touchpoint -> stage mapping (stages=)", field="by"
-        )
+    if "stage" in keys:
+        stages = stages_of(ws, stages)
     traits = [*traits, *[k for k in keys if k not in _KNOWN_COLUMNS and k not in traits]]
     frame = survey_responses(
         ws, surveys=[survey], since=since, until=until, window=window, stages=stages, traits=traits
@@ -89,6 +88,15 @@ def score_report(
     if survey == "ces":
         return ces(frame, by=by, freq=freq, min_n=min_n, confidence=confidence)
     raise InputError(f"survey must be nps, csat or ces, not {survey!r}", field="survey")
+
+
+def stages_of(ws: Workspace, stages: Mapping[str, str] | None) -> Mapping[str, str]:
+    """Event name -> stage: ``stages`` when given, else the workspace spec's."""
+    if stages is not None:
+        return stages
+    from journeykit.journey.workspace_spec import current_spec
+
+    return current_spec(ws).stage_of_event
 
 
 _KNOWN_COLUMNS = frozenset(
@@ -292,8 +300,8 @@ def emotion_report(
 
     Args:
         ws: the workspace.
-        by: ``stage`` (needs ``stages``) or ``touchpoint`` (or any feedback column).
-        stages: touchpoint event name -> stage.
+        by: ``stage`` or ``touchpoint`` (or any feedback column).
+        stages: touchpoint event name -> stage (default: the workspace spec's stages).
         order: the order of the groups along the journey (stage order by default: the order
             in which ``stages`` first names each stage).
         since: comments at or after this time.
@@ -307,10 +315,8 @@ def emotion_report(
     """
     from journeykit.voc.sentiment import sentiment_by
 
-    if by == "stage" and stages is None:
-        raise InputError(
-            "an emotion curve by stage needs the touchpoint -> stage mapping", field="stages"
-        )
+    if by == "stage":
+        stages = stages_of(ws, stages)
     comments = feedback(
         ws, since=since, until=until, window=window, stages=stages, sentiment=sentiment
     )

@@ -1,9 +1,10 @@
 """Survey answers and feedback text out of a workspace's events.
 
-Survey answers are events named ``Survey Answered`` whose properties hold ``survey``
-(``nps``, ``csat`` or ``ces``), ``score``, ``comment``, ``question`` and, optionally,
-``touchpoint`` (the event name the answer is about). Reviews are ``Review Posted`` events with
-``rating`` (1-5) and ``text``. Both are read with Ibis (JSON extraction of ``properties``, in
+Survey answers and reviews are the events the workspace's journey spec names in ``surveys``
+(:attr:`journeykit.journey.spec.JourneySpec.surveys`): each with its score field, its comment
+field and its metric (``nps``, ``csat``, ``ces``, or ``review`` for a 1-5 rating), or the field
+that names the metric of each answer. ``properties.question`` and ``properties.touchpoint`` (the
+event name the answer is about) are read when present. Both are read with Ibis (JSON extraction of ``properties``, in
 the engine), each is linked to its touchpoint (:mod:`journeykit.voc.linking`), and one pandas
 frame comes back for the pure functions of :mod:`journeykit.voc.metrics`,
 :mod:`journeykit.voc.sentiment` and :mod:`journeykit.voc.themes`.
@@ -24,17 +25,16 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from journeykit.errors import InputError
-from journeykit.voc.linking import DEFAULT_WINDOW, NOT_INTERACTIONS, link_feedback
+from journeykit.voc.linking import DEFAULT_WINDOW, link_feedback
 from journeykit.voc.metrics import nps_category
 
 if TYPE_CHECKING:
     import ibis
 
+    from journeykit.journey.spec import Survey
     from journeykit.store import Workspace
     from journeykit.voc.sentiment import SentimentMethod
 
-SURVEY_EVENT = "Survey Answered"
-REVIEW_EVENT = "Review Posted"
 SURVEYS: tuple[str, ...] = ("nps", "csat", "ces")
 
 RESPONSE_COLUMNS: tuple[str, ...] = (
@@ -54,10 +54,21 @@ RESPONSE_COLUMNS: tuple[str, ...] = (
 
 
 def _number(value: ibis.Value) -> ibis.Value:
-    """A JSON value as a float, whether it was stored as a number or as numeric text."""
-    import ibis
+    """A field's value as a float, whether it was stored as a number or as numeric text."""
+    return value.cast("string").strip().try_cast("float64")
 
-    return ibis.coalesce(value.float, value.str.strip().try_cast("float64"))
+
+def spec_surveys(ws: Workspace, surveys: Sequence[Survey] | None = None) -> tuple[Survey, ...]:
+    """The survey events and their fields: ``surveys`` when given, else the workspace spec's.
+
+    Raises:
+        NoSpec: none given and the workspace has no spec.
+    """
+    if surveys is not None:
+        return tuple(surveys)
+    from journeykit.journey.workspace_spec import current_spec
+
+    return current_spec(ws).surveys
 
 
 def answers_table(
@@ -66,34 +77,68 @@ def answers_table(
     since: datetime | None = None,
     until: datetime | None = None,
     reviews: bool = True,
+    surveys: Sequence[Survey] | None = None,
 ) -> ibis.Table:
-    """Survey answers (and reviews) with their properties pulled out, as an Ibis expression.
+    """Survey answers (and reviews) with their fields pulled out, as an Ibis expression.
 
     Columns: ``event_id``, ``person_id``, ``ts``, ``kind``, ``survey``, ``score``, ``comment``,
-    ``question``. A review's ``survey`` is ``review``, its score the rating, its comment the text.
+    ``question``. A review (a survey whose metric is ``review``) has ``kind`` and ``survey``
+    ``review``, its score the rating, its comment the text.
+
+    Args:
+        ws: the workspace.
+        since, until: answers in ``[since, until)`` (UTC).
+        reviews: include the reviews.
+        surveys: the survey events and their fields (default: the workspace spec's).
     """
     import ibis
 
+    from journeykit.journey.filtering import event_field
+
     events = ws.table("events")
-    names = [SURVEY_EVENT, REVIEW_EVENT] if reviews else [SURVEY_EVENT]
-    rows = events.filter(events.event.isin(names))
     if since is not None:
-        rows = rows.filter(rows.ts >= since)
+        events = events.filter(events.ts >= since)
     if until is not None:
-        rows = rows.filter(rows.ts < until)
-    props = rows.properties.try_cast("json")
-    is_review = rows.event == REVIEW_EVENT
-    comment = ibis.ifelse(is_review, props["text"].str, props["comment"].str).strip()
-    return rows.select(
-        event_id=rows.event_id,
-        person_id=rows.person_id,
-        ts=rows.ts,
-        kind=ibis.ifelse(is_review, "review", "survey"),
-        survey=ibis.ifelse(is_review, "review", props["survey"].str.strip().lower()),
-        score=ibis.ifelse(is_review, _number(props["rating"]), _number(props["score"])),
-        comment=ibis.ifelse(comment == "", ibis.null("string"), comment),
-        question=props["question"].str,
-    )
+        events = events.filter(events.ts < until)
+    chosen = [s for s in spec_surveys(ws, surveys) if reviews or s.metric != "review"]
+    parts = []
+    for survey in chosen:
+        rows = events.filter(events.event == survey.event)
+        if survey.metric is not None:
+            metric: ibis.Value = ibis.literal(survey.metric, "string")
+        elif survey.metric_field is not None:
+            metric = event_field(rows, survey.metric_field).cast("string").strip().lower()
+        else:
+            metric = ibis.null("string")
+        comment: ibis.Value = ibis.null("string")
+        if survey.comment is not None:
+            text = event_field(rows, survey.comment).cast("string").strip()
+            comment = ibis.ifelse(text == "", ibis.null("string"), text)
+        parts.append(
+            rows.select(
+                event_id=rows.event_id,
+                person_id=rows.person_id,
+                ts=rows.ts,
+                kind=ibis.literal("review" if survey.metric == "review" else "survey", "string"),
+                survey=metric,
+                score=_number(event_field(rows, survey.score)),
+                comment=comment,
+                question=rows.properties.try_cast("json")["question"].str,
+            )
+        )
+    if not parts:
+        # no survey events: the same columns, no rows
+        return events.filter(ibis.literal(False)).select(
+            event_id=events.event_id,
+            person_id=events.person_id,
+            ts=events.ts,
+            kind=ibis.null("string"),
+            survey=ibis.null("string"),
+            score=ibis.null("float64"),
+            comment=ibis.null("string"),
+            question=ibis.null("string"),
+        )
+    return parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
 
 
 def survey_responses(
@@ -103,7 +148,7 @@ def survey_responses(
     since: datetime | None = None,
     until: datetime | None = None,
     window: timedelta = DEFAULT_WINDOW,
-    ignore: Sequence[str] = NOT_INTERACTIONS,
+    ignore: Sequence[str] | None = None,
     stages: Mapping[str, str] | None = None,
     traits: Sequence[str] = (),
     comments_only: bool = False,
@@ -117,7 +162,8 @@ def survey_responses(
         since: answers at or after this time (UTC).
         until: answers before this time (UTC).
         window: how far before an answer its touchpoint may lie when it names none.
-        ignore: event names that never count as a touchpoint (besides the feedback events).
+        ignore: event names that never count as a touchpoint (besides the feedback events;
+            default: the spec's message events).
         stages: touchpoint event name -> journey stage; adds a ``stage`` column.
         traits: trait names to pull from the ``people`` table (e.g. ``persona``, ``segment``),
             one column each.
@@ -137,14 +183,34 @@ def survey_responses(
             raise InputError(
                 f"unknown survey {unknown[0]!r}; use nps, csat, ces or review", field="surveys"
             )
+    survey_specs = spec_surveys(ws)
+    if not survey_specs:
+        # the spec names no survey events: no answers (the columns, no rows)
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in RESPONSE_COLUMNS})
+        if stages is not None:
+            empty["stage"] = pd.Series(dtype="string")
+        for name in traits:
+            empty[name] = pd.Series(dtype=object)
+        return empty
     answers = answers_table(
-        ws, since=since, until=until, reviews=wanted is None or "review" in wanted
+        ws,
+        since=since,
+        until=until,
+        reviews=wanted is None or "review" in wanted,
+        surveys=survey_specs,
     )
     if wanted is not None:
         answers = answers.filter(answers.survey.isin(wanted))
     if comments_only:
         answers = answers.filter(answers.comment.notnull())
-    links = link_feedback(ws, window=window, ignore=ignore, since=since, until=until)
+    links = link_feedback(
+        ws,
+        window=window,
+        feedback_events=[s.event for s in survey_specs],
+        ignore=ignore,
+        since=since,
+        until=until,
+    )
     joined = answers.left_join(links, answers.event_id == links.feedback_id)
     expr = joined.select(
         answers.event_id,

@@ -124,8 +124,9 @@ def test_table_shows_formatted_values_and_keeps_raw_ones() -> None:
 
 
 def test_number_formats() -> None:
-    assert fmt_money(-57.01) == "-$57.01"
-    assert fmt_money(1234.5) == "$1,234"
+    assert fmt_money(-57.01, "$") == "-$57.01"
+    assert fmt_money(1234.5, "£") == "£1,234"
+    assert fmt_money(1234.5, "CHF ") == "CHF 1,234" and fmt_money(12.5) == "12.50"
     assert fmt_pct(0.1234) == "12.3%"
     assert fmt_pct(float("nan")) == "–"
     assert [fmt_duration(s) for s in (30, 600, 7200, 3 * 86400)] == ["30s", "10m", "2.0h", "3.0d"]

@@ -1,8 +1,8 @@
 """Results cached per workspace until its data changes.
 
 A page's heavy numbers (KPIs over all events, a funnel, a retention matrix) are computed once
-and kept until the workspace's data fingerprint changes (a load, a merge, an erasure) or the
-entry ages out. The fingerprint is a handful of cheap counts, itself reused for a second so
+and kept until the workspace's data fingerprint changes (a load, a merge, an erasure, a new
+version of the journey spec) or the entry ages out. The fingerprint is a handful of cheap counts, itself reused for a second so
 one page's several lookups cost one check. Computations on one workspace run one at a time
 under its engine lock, because the Ibis backend shares the workspace's single DuckDB
 connection; a computation may use other cached results (the lock is taken once per thread),
@@ -26,7 +26,9 @@ T = TypeVar("T")
 _FINGERPRINT_SQL = (
     "SELECT (SELECT count(*) FROM events), (SELECT max(ts) FROM events), "
     "(SELECT count(*) FROM loads), (SELECT max(finished_at) FROM loads), "
-    "(SELECT count(*) FROM merges WHERE undone_at IS NULL), (SELECT count(*) FROM people)"
+    "(SELECT count(*) FROM merges WHERE undone_at IS NULL), (SELECT count(*) FROM people), "
+    # a new version of the journey spec changes what the numbers mean: recompute them
+    "(SELECT max(version) FROM specs)"
 )
 
 

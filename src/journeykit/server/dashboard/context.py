@@ -14,6 +14,7 @@ from journeykit.server.dashboard.html import Figures
 if TYPE_CHECKING:
     import pandas as pd
 
+    from journeykit.journey.spec import JourneySpec
     from journeykit.server.dashboard.cache import WorkspaceCache
     from journeykit.store import Workspace
 
@@ -63,6 +64,27 @@ class PageContext:
     def run(self, compute: Callable[[], T]) -> T:
         """An uncached computation, run under the workspace's engine lock."""
         return self.cache.run(self.ws, compute, self.lock)
+
+    # --- the journey spec: what the data means -------------------------------------------
+
+    @property
+    def spec(self) -> JourneySpec | None:
+        """The workspace's current journey spec (``None`` without one), read once per page."""
+        if not hasattr(self, "_spec"):
+            self._spec = journey_spec(self)
+        return self._spec
+
+    @property
+    def currency(self) -> str:
+        """The spec's currency symbol (``""`` when it names none)."""
+        spec = self.spec
+        return spec.currency_symbol if spec is not None else ""
+
+    def money(self, value: Any) -> str:
+        """An amount with the spec's currency symbol."""
+        from journeykit.server.dashboard.html import fmt_money
+
+        return fmt_money(value, self.currency)
 
     # --- shared look-ups ------------------------------------------------------------------
 
@@ -131,25 +153,40 @@ class PageContext:
         return start, end
 
 
-def journey_spec(ctx: PageContext) -> Any:
-    """The workspace's journey spec: ``journey.yaml`` in the workspace folder, else the demo
-    retailer's spec when the data is the demo's, else ``None``."""
+def journey_spec(ctx: PageContext) -> JourneySpec | None:
+    """The workspace's current journey spec, or ``None`` when it has none.
 
-    def compute() -> Any:
-        from journeykit.journey.spec import demo_spec_path, load_spec
+    Read on every request (one small query; a version is parsed once), so a spec stored with
+    ``journeykit spec set`` shows at the next page load, without a restart.
+    """
+    from journeykit.journey.workspace_spec import find_spec
 
-        for name in ("journey.yaml", "journey.yml"):
-            path = ctx.ws.path / name
-            if path.is_file():
-                return load_spec(path)
-        spec = load_spec(demo_spec_path())
-        known = set(ctx.event_names()["event"])
-        if set(spec.goal_events) <= known and len(known & _spec_events(spec)) >= 5:
-            return spec
-        return None
-
-    return ctx.cached("journey_spec", (), compute)
+    return find_spec(ctx.ws)
 
 
-def _spec_events(spec: Any) -> set[str]:
-    return {e for tp in spec.all_touchpoints() for e in (tp.events or ())}
+def no_spec_message(ctx: PageContext) -> str:
+    """What to do when the workspace has no spec (the same words as the CLI's error)."""
+    from journeykit.errors import NoSpec
+
+    return str(NoSpec(str(ctx.ws.path)))
+
+
+def spec_warnings(ctx: PageContext) -> str:
+    """A warning naming each spec event that never occurs in the data, with the closest
+    names the data has ("" when every one occurs, or without a spec)."""
+    from journeykit.journey.spec_check import missing_events
+    from journeykit.server.dashboard.html import esc
+
+    spec = ctx.spec
+    if spec is None:
+        return ""
+    known = [str(e) for e in ctx.event_names()["event"]]
+    missing = missing_events(ctx.ws, spec, known=known)
+    if not missing:
+        return ""
+    items = "".join(f"<li>{esc(m.message)}</li>" for m in missing)
+    head = (
+        f"The journey spec names {len(missing)} event(s) the data never has; what they "
+        "measure stays at zero until the spec or the data is fixed (journeykit spec set FILE):"
+    )
+    return f'<div class="notice warn" id="spec-warnings">{esc(head)}<ul>{items}</ul></div>'

@@ -101,13 +101,17 @@ def fmt_pct(value: Any, digits: int = 1, *, share: bool = True) -> str:
     return f"{v:,.{digits}f}%"
 
 
-def fmt_money(value: Any) -> str:
-    """``$12,345`` (no decimals above 100)."""
+def fmt_money(value: Any, symbol: str = "") -> str:
+    """``£12,345`` with the spec's currency symbol (no decimals above 100).
+
+    >>> fmt_money(1234.5, "£"), fmt_money(-57.01, "CHF "), fmt_money(3.5)
+    ('£1,234', '-CHF 57.01', '3.50')
+    """
     if is_missing(value):
         return "–"
     v = float(value)
     sign = "-" if v < 0 else ""
-    return f"{sign}${abs(v):,.0f}" if abs(v) >= 100 else f"{sign}${abs(v):,.2f}"
+    return f"{sign}{symbol}{abs(v):,.0f}" if abs(v) >= 100 else f"{sign}{symbol}{abs(v):,.2f}"
 
 
 def fmt_duration(seconds: Any) -> str:

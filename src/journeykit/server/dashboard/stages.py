@@ -48,8 +48,8 @@ def people_by_stage(ws: Workspace, spec: Any) -> pd.DataFrame:
 
 
 def revenue_by_stage(ws: Workspace, spec: Any, stop: datetime) -> pd.DataFrame:
-    """Revenue per 7-day window before ``stop``, split by the current stage of the people who
-    spent it.
+    """Revenue (the spec's conversions at its revenue field) per 7-day window before ``stop``,
+    split by the current stage of the people who spent it.
 
     Returns:
         ``week`` (first day of the window), ``stage``, ``revenue``, in stage order then week.
@@ -57,12 +57,15 @@ def revenue_by_stage(ws: Workspace, spec: Any, stop: datetime) -> pd.DataFrame:
     import ibis
     import pandas as pd
 
+    from journeykit.journey.filtering import event_money
     from journeykit.journey.stages import current_stages
 
     cur = current_stages(ws, spec).select("person_id", "stage", "stage_index")
     cur = cur.rename(_c_person_id="person_id")
     ev = ws.table("events")
-    paid = ev.filter(ev.revenue.notnull(), ev.revenue != 0, ev.ts < stop)
+    ev = ev.filter(ev.event.isin(list(spec.conversion_events)), ev.ts < stop)
+    ev = ev.mutate(revenue=event_money(ev, spec.revenue_field))
+    paid = ev.filter(ev.revenue.notnull(), ev.revenue != 0)
     joined = paid.join(cur, paid.person_id == cur._c_person_id)
     frame = (
         joined.group_by(

@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 
 DIRECTIONS = (("next", "What happens after"), ("previous", "What leads to it"))
 PERS = (("person", "People"), ("session", "Sessions"))
-#: The goal of the variants table when the data has it.
-DEFAULT_GOAL = "Order Completed"
 
 
 @dataclass(frozen=True)
@@ -82,8 +80,9 @@ def _int(ctx: PageContext, name: str, default: int, low: int, high: int) -> int:
 def read_query(ctx: PageContext, names: list[str]) -> FlowQuery:
     """The flow parameters of a request."""
     goal = ctx.get("goal")
-    if goal is None and "goal" not in ctx.params and DEFAULT_GOAL in names:
-        goal = DEFAULT_GOAL
+    if goal is None and "goal" not in ctx.params and ctx.spec is not None:
+        # the variants table counts journeys to the spec's (first) conversion by default
+        goal = next((e for e in ctx.spec.conversion_events if e in names), None)
     return FlowQuery(
         anchor=ctx.get("anchor"),
         direction=ctx.get("direction", "next") or "next",

@@ -31,8 +31,10 @@ if TYPE_CHECKING:
     from journeykit.analytics import FunnelResult
     from journeykit.server.dashboard.context import PageContext
 
-#: The default funnel when its events exist: the retailer's path to an order.
-DEFAULT_STEPS = ("Product Viewed", "Product Added", "Checkout Started", "Order Completed")
+#: Steps of the default funnel before its conversion, and the share of converters that must
+#: have taken a step on their way for it to be one.
+DEFAULT_STEPS_BEFORE = 3
+DEFAULT_STEP_SHARE = 0.5
 MODES = (
     ("ordered", "Ordered (others may come between)"),
     ("strict", "Strict (consecutive)"),
@@ -119,13 +121,55 @@ def _end_exclusive(value: str | None) -> str | None:
 
 
 def default_steps(ctx: PageContext) -> list[str]:
-    """The retailer's order funnel when its events exist, else the three most done events."""
+    """The path to a conversion most people take, from the workspace's spec: the last
+    :data:`DEFAULT_STEPS_BEFORE` action touchpoints before the conversion (in the spec's
+    order) that most converters took first, then the conversion. Without a spec, or when no
+    such step exists, the three most done events."""
     names = ctx.event_names()
-    known = set(names["event"])
-    if all(s in known for s in DEFAULT_STEPS):
-        return list(DEFAULT_STEPS)
+    spec = ctx.spec
+    if spec is not None:
+        steps = ctx.cached("default_funnel", (), lambda: path_to_conversion(ctx.ws, spec))
+        if len(steps) >= 2:
+            return steps
     top = names.sort_values("people", ascending=False)["event"].head(3)
     return [str(e) for e in top]
+
+
+def path_to_conversion(ws: Any, spec: Any) -> list[str]:
+    """The steps of :func:`default_steps` (empty when the data has no conversion)."""
+    conversions = list(spec.conversion_events)
+    tps = spec.all_touchpoints()
+    first = next((i for i, tp in enumerate(tps) if set(tp.events) & set(conversions)), len(tps))
+    candidates = list(
+        dict.fromkeys(
+            tp.events[0]
+            for tp in tps[:first]
+            if tp.kind == "action" and tp.where is None and tp.events[0] not in conversions
+        )
+    )
+    ev = ws.table("events")
+    firsts = (
+        ev.filter(ev.event.isin(conversions))
+        .group_by("person_id")
+        .agg(conversion=ev.event.argmin(ev.seq), at=ev.seq.min())
+        .to_pandas()
+    )
+    if firsts.empty:
+        return []
+    converters = len(firsts)
+    goal = str(firsts["conversion"].mode().iloc[0])
+    if not candidates:
+        return [goal]
+    conv = (
+        ev.filter(ev.event.isin(conversions)).group_by(c_person="person_id").agg(c_seq=ev.seq.min())
+    )
+    before = ev.filter(ev.event.isin(candidates))
+    j = before.join(conv, before.person_id == conv.c_person)
+    j = j.filter(j.seq < j.c_seq)
+    took = j.group_by("event").agg(people=j.person_id.nunique()).to_pandas()
+    share = dict(zip(took["event"], took["people"] / converters, strict=True))
+    picked = [e for e in candidates if share.get(e, 0.0) >= DEFAULT_STEP_SHARE]
+    return [*picked[-DEFAULT_STEPS_BEFORE:], goal]
 
 
 def render(ctx: PageContext) -> str:

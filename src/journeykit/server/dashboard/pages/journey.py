@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from journeykit.errors import NotFound
-from journeykit.server.dashboard.context import journey_spec
+from journeykit.server.dashboard.context import no_spec_message, spec_warnings
 from journeykit.server.dashboard.html import (
     attr,
     card,
@@ -64,7 +64,7 @@ _BRIDGE = """<script>
 
 def journey_map(ctx: PageContext) -> JourneyMap | None:
     """The measured journey map of the workspace (cached); ``None`` without a journey spec."""
-    spec = journey_spec(ctx)
+    spec = ctx.spec
     if spec is None:
         return None
 
@@ -102,10 +102,7 @@ def render(ctx: PageContext) -> str:
     except ImportError as exc:
         return notice(f"The journey map is not available in this installation: {exc}")
     if jm is None:
-        return notice(
-            "Put a journey spec in the workspace (journey.yaml: stages, touchpoints, goals, "
-            "personas) to see its map here."
-        )
+        return notice(no_spec_message(ctx), kind="warn")
     persona, period, channel = _view(ctx, jm)
     channels = sorted({str(c) for c in jm.touchpoints["channel"].dropna() if c})
     periods = [("all", "All dates"), *((p, p[:7]) for p in jm.periods)]
@@ -137,7 +134,7 @@ def render(ctx: PageContext) -> str:
         + "</div>"
     )
     tps = _touchpoints(jm, persona, period, channel)
-    parts = [form, cards]
+    parts = [spec_warnings(ctx), form, cards]
     if tps.empty:
         parts.append(notice("No touchpoint in this view.", kind="warn"))
     else:

@@ -1,5 +1,10 @@
 """Overview: KPI cards with their trend and change against the previous period, people by
-stage, revenue by stage over time, channel mix, and the active alerts."""
+stage, revenue by stage over time, channel mix, and the active alerts.
+
+Conversion, revenue and CAC count the conversion events of the workspace's journey spec, at
+the value of its revenue field, in its currency; without a spec the page says how to make one
+and shows what needs none (people, channels).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,6 @@ from journeykit.server.dashboard.html import (
     card,
     esc,
     fmt_int,
-    fmt_money,
     fmt_num,
     fmt_pct,
     notice,
@@ -29,7 +33,6 @@ if TYPE_CHECKING:
 DEFAULT_DAYS = 30
 #: Weeks drawn in the sparklines.
 TREND_WEEKS = 16
-PURCHASE = "Order Completed"
 
 
 def render(ctx: PageContext) -> str:
@@ -56,7 +59,16 @@ def render(ctx: PageContext) -> str:
         f'<p class="note" style="margin:0 0 .4rem">Compared with the {span.days} days before.'
         f" Data from {first.date()} to {last.date()}.</p></form>"
     )
-    parts = [form, _cards(ctx, start, stop), '<div class="grid">']
+    if ctx.spec is None:
+        from journeykit.server.dashboard.context import no_spec_message
+
+        parts = [form, notice(no_spec_message(ctx), kind="warn"), '<div class="grid">']
+        parts.append(_channels(ctx, start, stop))
+        parts.append("</div>")
+        return "".join(parts)
+    from journeykit.server.dashboard.context import spec_warnings
+
+    parts = [spec_warnings(ctx), form, _cards(ctx, start, stop), '<div class="grid">']
     parts.append(_stages(ctx, start, stop))
     parts.append(_channels(ctx, start, stop))
     parts.append('<div class="panel"><h3>Active alerts</h3>')
@@ -141,11 +153,11 @@ def _cards(ctx: PageContext, start: datetime, stop: datetime) -> str:
             "Revenue",
             now.value("revenue"),
             before.value("revenue"),
-            fmt_money,
+            ctx.money,
             True,
             "relative",
             trend["revenue"],
-            f"{fmt_int(now.value('orders'))} orders",
+            f"{fmt_int(now.value('orders'))} {_conversions_word(ctx)}",
         ),
         (
             "Churn",
@@ -171,7 +183,7 @@ def _cards(ctx: PageContext, start: datetime, stop: datetime) -> str:
             "CAC",
             _cac(now),
             _cac(before),
-            fmt_money,
+            ctx.money,
             False,
             "relative",
             trend["cac"],
@@ -213,26 +225,35 @@ def weekly(ctx: PageContext, stop: datetime) -> dict[str, list[float]]:
     Windows count back from the end of the period, so the last point is a whole week too.
     """
 
+    spec = ctx.spec
+    assert spec is not None
+    conversions = list(spec.conversion_events)
+
     def compute() -> dict[str, list[float]]:
         import ibis
         import pandas as pd
 
+        from journeykit.journey.filtering import event_money
+
         begin = stop - timedelta(weeks=TREND_WEEKS)
         ev = ctx.ws.table("events")
         ev = ev.filter(ev.ts >= begin, ev.ts < stop)
-        buy = ev.event == PURCHASE
+        buy = ev.event.isin(conversions)
+        value = event_money(ev, spec.revenue_field).fill_null(0.0)
         base = (
             ev.group_by(k=weeks_back(ev.ts, stop))
             .agg(
                 people=ev.person_id.nunique(),
                 customers=ev.person_id.nunique(where=buy),
-                revenue=ibis.ifelse(buy, ev.revenue, 0.0).sum(),
+                revenue=ibis.ifelse(buy, value, 0.0).sum(),
             )
             .to_pandas()
         )
         all_ev = ctx.ws.table("events")
         firsts = (
-            all_ev.filter(all_ev.event == PURCHASE).group_by("person_id").agg(f=all_ev.ts.min())
+            all_ev.filter(all_ev.event.isin(conversions))
+            .group_by("person_id")
+            .agg(f=all_ev.ts.min())
         )
         firsts = firsts.filter(firsts.f >= begin, firsts.f < stop)
         new = firsts.group_by(k=weeks_back(firsts.f, stop)).agg(new=firsts.count()).to_pandas()
@@ -262,6 +283,12 @@ def weekly(ctx: PageContext, stop: datetime) -> dict[str, list[float]]:
         return out
 
     return ctx.cached("weekly", stop, compute)
+
+
+def _conversions_word(ctx: PageContext) -> str:
+    """What the conversions are called in the cards: the spec's conversion event names."""
+    names = ctx.spec.conversion_events if ctx.spec is not None else ()
+    return f"conversions ({', '.join(names)})" if names else "conversions"
 
 
 def weeks_back(ts: Any, stop: datetime) -> Any:
@@ -322,7 +349,9 @@ def _stages(ctx: PageContext, start: datetime, stop: datetime) -> str:
     except JourneykitError as exc:
         return notice(f"Stages: {exc}", kind="warn")
     if frames is None:
-        return notice("Stages appear here once the workspace has a journey spec (journey.yaml).")
+        from journeykit.server.dashboard.context import no_spec_message
+
+        return notice(no_spec_message(ctx))
     people, revenue = frames
     parts = []
     if people is not None and not people.empty:
@@ -337,7 +366,7 @@ def _stages(ctx: PageContext, start: datetime, stop: datetime) -> str:
     if revenue is not None and not revenue.empty:
         parts.append(
             ctx.figures.chart(
-                _revenue_by_stage(revenue),
+                _revenue_by_stage(revenue, ctx.currency),
                 name="revenue-by-stage",
                 height=320,
                 title="Revenue by stage over time",
@@ -348,10 +377,9 @@ def _stages(ctx: PageContext, start: datetime, stop: datetime) -> str:
 
 def stage_frames(ctx: PageContext, start: datetime, stop: datetime) -> Any:
     """(people by stage, revenue by stage and week) or ``None`` without a journey spec."""
-    from journeykit.server.dashboard.context import journey_spec
     from journeykit.server.dashboard.stages import people_by_stage, revenue_by_stage
 
-    spec = journey_spec(ctx)
+    spec = ctx.spec
     if spec is None:
         return None
     people = ctx.cached("people_by_stage", (), lambda: people_by_stage(ctx.ws, spec))
@@ -383,7 +411,7 @@ def _people_by_stage(frame: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def _revenue_by_stage(frame: pd.DataFrame) -> go.Figure:
+def _revenue_by_stage(frame: pd.DataFrame, symbol: str) -> go.Figure:
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -392,9 +420,13 @@ def _revenue_by_stage(frame: pd.DataFrame) -> go.Figure:
             x=part["week"],
             y=part["revenue"],
             name=str(stage),
-            hovertemplate="week from %{x}<br>" + esc(stage) + ": $%{y:,.0f}<extra></extra>",
+            hovertemplate="week from %{x}<br>"
+            + esc(stage)
+            + ": "
+            + esc(symbol)
+            + "%{y:,.0f}<extra></extra>",
         )
-    fig.update_layout(yaxis_tickprefix="$", barmode="stack", legend_title_text="stage now:")
+    fig.update_layout(yaxis_tickprefix=symbol, barmode="stack", legend_title_text="stage now:")
     return fig
 
 
@@ -447,8 +479,8 @@ def alerts_html(ctx: PageContext, *, limit: int | None) -> str:
     if limit is not None:
         items = "".join(
             f'<li><span class="sev {"high" if abs(r.z) >= 6 else "medium"}">{esc(r.direction)}</span>'
-            f"<strong>{esc(r.metric)}</strong> on {esc(r.date)}: {_metric_value(r.metric, r.value)}"
-            f" (expected {_metric_value(r.metric, r.expected)})</li>"
+            f"<strong>{esc(r.metric)}</strong> on {esc(r.date)}: {_metric_value(ctx, r.metric, r.value)}"
+            f" (expected {_metric_value(ctx, r.metric, r.expected)})</li>"
             for r in frame.head(limit).itertuples(index=False)
         )
         more = (
@@ -463,14 +495,14 @@ def alerts_html(ctx: PageContext, *, limit: int | None) -> str:
         caption="Alert history",
         formats={"z": lambda v: fmt_num(v, 1)},
         numeric=["value", "expected", "low", "high", "z"],
-        row_formats=[lambda v, m=m: _metric_value(m, v) for m in frame["metric"]],
+        row_formats=[lambda v, m=m: _metric_value(ctx, m, v) for m in frame["metric"]],
         limit=None,
     )
 
 
-def _metric_value(metric: str, value: float) -> str:
+def _metric_value(ctx: PageContext, metric: str, value: float) -> str:
     if "conversion" in metric:
         return fmt_pct(value)
     if metric == "revenue":
-        return fmt_money(value)
+        return ctx.money(value)
     return fmt_num(value, 0)

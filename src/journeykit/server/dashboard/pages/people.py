@@ -12,7 +12,6 @@ from journeykit.server.dashboard.html import (
     card,
     esc,
     fmt_int,
-    fmt_money,
     notice,
     table,
     text_input,
@@ -87,7 +86,7 @@ def person_view(ctx: PageContext, person: str) -> str:
             '<div class="cards">'
             + card("Events", fmt_int(row["n_events"]))
             + card("Channels", fmt_int(channels))
-            + card("Revenue", fmt_money(row["revenue"]))
+            + card("Revenue", ctx.money(row["revenue"]))
             + card("First seen", _day(row["first_seen"]), note=f"via {row['first_channel'] or '–'}")
             + card("Last seen", _day(row["last_seen"]), note=f"via {row['last_channel'] or '–'}")
             + "</div>"
@@ -129,7 +128,7 @@ def person_view(ctx: PageContext, person: str) -> str:
             shown,
             name=f"timeline-{person}",
             caption=f"Timeline ({len(events):,} event{'' if len(events) == 1 else 's'})",
-            formats={"revenue": lambda v: "" if v != v or v is None else fmt_money(v)},
+            formats={"revenue": lambda v: "" if v != v or v is None else ctx.money(v)},
             limit=TIMELINE_LIMIT,
             numeric=["seq", "revenue"],
         )
@@ -214,7 +213,7 @@ def top_people(ctx: PageContext) -> str:
             frame,
             name="top-people",
             caption="Most valuable people",
-            formats={"revenue": fmt_money},
+            formats={"revenue": ctx.money},
             links={"person_id": lambda v: f"/people?q={quote(str(v))}#person"},
             limit=None,
         )

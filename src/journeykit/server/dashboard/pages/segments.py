@@ -8,12 +8,10 @@ import io
 from typing import TYPE_CHECKING, Any
 
 from journeykit.errors import InputError, JourneykitError
-from journeykit.server.dashboard.context import journey_spec
 from journeykit.server.dashboard.html import (
     attr,
     esc,
     fmt_int,
-    fmt_money,
     fmt_num,
     fmt_pct,
     notice,
@@ -32,21 +30,15 @@ if TYPE_CHECKING:
 DEFAULT_DAYS = 90
 #: Most segments compared at once.
 MAX_SEGMENTS = 6
-#: Segments offered when the workspace has no journey spec with personas.
-FALLBACK_SEGMENTS = (
-    ("Repeat customers", 'count(event == "Order Completed") >= 2'),
-    ("App users", 'channel == "app"'),
-    ("Web users", 'channel == "web"'),
-)
-#: KPIs shown side by side, with how to show them.
+#: KPIs shown side by side, with how to show them (``None``: money, in the spec's currency).
 KPI_ROWS = (
     ("active_people", "People active", fmt_int),
     ("customers", "Customers", fmt_int),
     ("conversion_rate", "Conversion", fmt_pct),
-    ("revenue", "Revenue", fmt_money),
-    ("average_order_value", "Average order value", fmt_money),
+    ("revenue", "Revenue", None),
+    ("average_order_value", "Average order value", None),
     ("purchase_frequency", "Orders per customer", lambda v: fmt_num(v, 2)),
-    ("historical_clv", "Revenue per new customer", fmt_money),
+    ("historical_clv", "Revenue per new customer", None),
     ("time_to_first_purchase_days", "Days to first purchase", lambda v: fmt_num(v, 1)),
     ("churn_rate", "Churn", fmt_pct),
 )
@@ -69,11 +61,22 @@ def read_segments(ctx: PageContext) -> list[tuple[str, str]]:
 
 
 def default_segments(ctx: PageContext) -> list[tuple[str, str]]:
-    """The journey spec's personas, else a few generic segments."""
-    spec = journey_spec(ctx)
+    """The journey spec's personas, else the people of each of the top channels, and the
+    people who converted twice or more (the spec's conversion events)."""
+    spec = ctx.spec
     if spec is not None and spec.personas:
         return [(p.name, p.where) for p in spec.personas][:MAX_SEGMENTS]
-    return list(FALLBACK_SEGMENTS)
+    out = []
+    if spec is not None and spec.conversion_events:
+        names = ", ".join(_quote(e) for e in spec.conversion_events)
+        out.append(("Repeat customers", f"count(event in ({names})) >= 2"))
+    out += [(f"{c} users", f"channel == {_quote(c)}") for c in ctx.channels()[:2]]
+    return out
+
+
+def _quote(text: str) -> str:
+    """A string literal of the filter language."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def render(ctx: PageContext) -> str:
@@ -97,12 +100,17 @@ def render(ctx: PageContext) -> str:
 
 def _form(ctx: PageContext, segments: list[tuple[str, str]]) -> str:
     rows = list(segments) + [("", "")] * max(0, 4 - len(segments))
+    spec = ctx.spec
+    goal = spec.conversion_events[0] if spec is not None and spec.conversion_events else None
+    example = 'e.g. first_channel == "ads"' + (
+        f" and count(event == {_quote(goal)}) >= 2" if goal else ""
+    )
     lines = "".join(
         f'<div class="step-row"><span class="n">{i}.</span>'
         f'<input name="name" value="{attr(n)}" placeholder="name" aria-label="segment {i} name" '
         'style="flex:0 1 200px">'
         f'<input name="filter" value="{attr(f)}" aria-label="segment {i} filter" '
-        'placeholder=\'e.g. first_channel == "referral" and count(event == "Order Completed") >= 2\'>'
+        f'placeholder="{attr(example)}">'
         "</div>"
         for i, (n, f) in enumerate(rows[:MAX_SEGMENTS], 1)
     )
@@ -148,7 +156,7 @@ def _side_by_side(ctx: PageContext, segments: list[tuple[str, str]], start: Any,
         name="segments-kpis",
         numeric=list(columns),
         limit=None,
-        row_formats=[fmt for _, _, fmt in KPI_ROWS],
+        row_formats=[fmt or ctx.money for _, _, fmt in KPI_ROWS],
     )
     links = " · ".join(
         f'<a href="/segments/members.csv{query({"filter": text})}">{esc(name)}</a>'
@@ -180,7 +188,7 @@ def _comparisons(ctx: PageContext, segments: list[tuple[str, str]]) -> str:
     parts = ['<h2>Differences</h2><div class="grid">']
     parts.append(
         ctx.figures.chart(
-            _bars(conv_groups, pct=True),
+            _bars(conv_groups, pct=True, symbol=ctx.currency),
             name="segments-conversion",
             height=300,
             title=f"Conversion: {steps[0]} → {steps[-1]}",
@@ -188,7 +196,7 @@ def _comparisons(ctx: PageContext, segments: list[tuple[str, str]]) -> str:
     )
     parts.append(
         ctx.figures.chart(
-            _bars(revenue_groups, pct=False),
+            _bars(revenue_groups, pct=False, symbol=ctx.currency),
             name="segments-revenue",
             height=300,
             title="Revenue per person (mean, 95% interval)",
@@ -198,7 +206,7 @@ def _comparisons(ctx: PageContext, segments: list[tuple[str, str]]) -> str:
     pairs = []
     for label, comp, fmt in (
         ("conversion", conv, fmt_pct),
-        ("revenue per person", revenue, fmt_money),
+        ("revenue per person", revenue, ctx.money),
     ):
         p = comp.pairs.copy()
         p.insert(0, "metric", label)
@@ -226,7 +234,7 @@ def _p(value: Any) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
-def _bars(groups: pd.DataFrame, *, pct: bool) -> go.Figure:
+def _bars(groups: pd.DataFrame, *, pct: bool, symbol: str) -> go.Figure:
     import plotly.graph_objects as go
 
     scale = 100.0 if pct else 1.0
@@ -248,7 +256,7 @@ def _bars(groups: pd.DataFrame, *, pct: bool) -> go.Figure:
             ],
         )
     )
-    fig.update_layout(yaxis_ticksuffix="%" if pct else "", yaxis_tickprefix="" if pct else "$")
+    fig.update_layout(yaxis_ticksuffix="%" if pct else "", yaxis_tickprefix="" if pct else symbol)
     return fig
 
 
@@ -299,7 +307,7 @@ def _personas(ctx: PageContext) -> str:
             caption="Persona profiles",
             formats={
                 "share": fmt_pct,
-                "revenue": fmt_money,
+                "revenue": ctx.money,
                 "orders": lambda v: fmt_num(v, 2),
                 "recency_days": lambda v: fmt_num(v, 0),
             },
