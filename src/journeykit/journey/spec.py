@@ -10,15 +10,15 @@ pydantic models. Every problem is an :class:`~journeykit.errors.InvalidSpec` nam
     stages:
       - name: consideration
         touchpoints:
-          - {name: Product page, events: [Product Viewed], channel: [web, app]}
+          - {name: Product page, events: [Item Viewed], channel: [web, app]}
       - name: purchase
         touchpoints:
-          - {name: Checkout, events: [Checkout Started]}
-          - {name: Payment failure, events: [Payment Failed], kind: error}
+          - {name: Checkout, events: [Checkout Opened]}
+          - {name: Payment failure, events: [Card Declined], kind: error}
         kpis:
           - {name: Checkout conversion, metric: conversion, touchpoint: Checkout, target: 0.7}
     goals:
-      - {name: Order, event: Order Completed}
+      - {name: Order, event: Purchase Made}
     personas:
       - {name: iOS app users, where: 'properties.platform == "ios"'}
 
@@ -28,12 +28,12 @@ alert; all are optional and default from the stages and goals:
 .. code-block:: yaml
 
     currency: GBP                       # ISO 4217 code; the symbol (£) is derived
-    conversions: {events: [Order Completed], revenue: revenue}   # default: the goal events
-    marketing: {events: [Ad Clicked], channel: channel}          # touches for attribution / CAC
-    contacts: [Chat Started]            # default: touchpoints of kind contact
-    messages: [Email Sent]              # default: touchpoints of kind message
+    conversions: {events: [Purchase Made], revenue: revenue}   # default: the goal events
+    marketing: {events: [Banner Clicked], channel: channel}          # touches for attribution / CAC
+    contacts: [Chat Opened]            # default: touchpoints of kind contact
+    messages: [Newsletter Sent]              # default: touchpoints of kind message
     surveys:                            # default: touchpoints of kind feedback
-      - {event: Survey Answered, score: properties.score, comment: properties.comment,
+      - {event: Survey Submitted, score: properties.score, comment: properties.comment,
          metric_field: properties.survey}
     session_gap: 30m
 
@@ -330,9 +330,9 @@ class JourneySpec(_Model):
 
     >>> spec = JourneySpec.from_yaml('''
     ... stages:
-    ...   - {name: visit, touchpoints: [{name: Visit, event: Session Started}]}
-    ...   - {name: buy, touchpoints: [{name: Order, event: Order Completed}]}
-    ... goals: [Order Completed]
+    ...   - {name: visit, touchpoints: [{name: Visit, event: Visit Began}]}
+    ...   - {name: buy, touchpoints: [{name: Order, event: Purchase Made}]}
+    ... goals: [Purchase Made]
     ... ''')
     >>> spec.stage_names, spec.touchpoint("Order").stage
     (('visit', 'buy'), 'buy')
@@ -746,10 +746,10 @@ class SpecBuilder:
     """Build a spec in Python; :meth:`build` checks it like a YAML spec.
 
     >>> spec = (SpecBuilder("Shop")
-    ...     .stage("browse").touchpoint("Product page", events=["Product Viewed"], channel="web")
-    ...     .stage("buy").touchpoint("Checkout", events=["Checkout Started"])
+    ...     .stage("browse").touchpoint("Product page", events=["Item Viewed"], channel="web")
+    ...     .stage("buy").touchpoint("Checkout", events=["Checkout Opened"])
     ...     .kpi("Checkout conversion", "conversion", touchpoint="Checkout", target=0.7)
-    ...     .goal("Order Completed")
+    ...     .goal("Purchase Made")
     ...     .persona("Web", 'channel == "web"')
     ...     .build())
     >>> [tp.name for tp in spec.all_touchpoints()]

@@ -1,6 +1,6 @@
 """A spec against the data: the event names it mentions that never occur, with the closest ones.
 
-A spec that names ``Order Completed`` over data whose purchase is ``purchase`` measures nothing
+A spec that names ``Purchase Made`` over data whose purchase is ``purchase`` measures nothing
 and says so nowhere; :func:`missing_events` finds such names so the CLI, the API and the
 dashboard can warn about each, with the workspace's closest names ("did you mean purchase?").
 """
@@ -41,7 +41,7 @@ class MissingEvent:
 
 
 def _key(name: str) -> str:
-    """``Order Completed``, ``order_completed`` and ``orderCompleted`` compare equal."""
+    """``Add To Cart``, ``add_to_cart`` and ``addToCart`` compare equal."""
     spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name)
     return _SEPARATORS.sub(" ", spaced).strip().lower()
 

@@ -12,7 +12,7 @@ ts              timestamp   when it happened, UTC (naive timestamps mean UTC)
 received_at     timestamp   when journeykit received it, UTC
 person_id       string      the resolved person (identity stitching), ``p_`` + 16 hex
 type            string      track, page, screen, identify, alias, group
-event           string      the event name ("Order Completed", "Page Viewed", ...)
+event           string      the event name ("purchase", "Page Viewed", ...)
 channel         string      web, app, email, chat, phone, store, social, ads, ...
 anonymous_id    string      raw identifiers as sent (normalised: e-mail lower-case,
 user_id         string      phone digits with a leading +)
