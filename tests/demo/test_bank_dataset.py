@@ -349,3 +349,16 @@ def test_upload_figures_of_the_truth_recount_from_the_files(bank):
             m["uploaded"],
             m["submitted"],
         )
+
+
+def test_a_short_window_still_holds_every_effect(tmp_path):
+    files = generate(tmp_path, people=600, days=42, seed=3, scenario="bank")
+    truth = json.loads(Path(files.ground_truth).read_text())
+    assert truth["generator"]["start"] == "2026-08-20"
+    assert len(truth["effects"]) == 6
+    (week,) = next(e for e in truth["effects"] if e["name"] == "android_upload_failure")["where"][
+        "weeks"
+    ]
+    assert "2026-08-20" <= week["start"] and week["end"] <= "2026-09-30"
+    ts = pq.read_table(files.events[0], columns=["ts"]).column("ts").to_pylist()
+    assert min(ts).date().isoformat() >= "2026-08-20" and max(ts).date().isoformat() <= "2026-09-30"
