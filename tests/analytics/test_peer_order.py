@@ -137,3 +137,58 @@ def test_same_second_events_keep_file_order_in_every_analytic(tmp_path: Path) ->
         ("Zoom", "Add", 1),
     ]
     ws.close()
+
+
+def reference_variants_cut(
+    paths: dict[str, list[str]], max_length: int, top: int | None
+) -> list[tuple[str, int]]:
+    """pandas: cut each journey after max_length events, count, then take the top."""
+    cut = pd.Series(
+        {
+            user: " > ".join(p[:max_length]) + (" > …" if len(p) > max_length else "")
+            for user, p in paths.items()
+        }
+    )
+    counts = cut.value_counts().rename_axis("variant").reset_index(name="units")
+    counts = counts.sort_values(["units", "variant"], ascending=[False, True])
+    if top is not None:
+        counts = counts.head(top)
+    return list(zip(counts["variant"], counts["units"], strict=True))
+
+
+def test_variants_merge_cut_journeys_before_taking_the_top(tmp_path: Path) -> None:
+    # 21 people start A > B and go on differently; 8 people do X > Y and stop
+    rows = []
+    for i in range(21):
+        for k, event in enumerate(["A", "B", f"C{i}"]):
+            rows.append({"ts": f"2026-03-01 10:0{k}:00", "event": event, "user_id": f"a{i}"})
+    for i in range(8):
+        for k, event in enumerate(["X", "Y"]):
+            rows.append({"ts": f"2026-03-01 10:0{k}:00", "event": event, "user_id": f"x{i}"})
+    log = pd.DataFrame(rows)
+    ws = journeykit.open(tmp_path / "ws")
+    load(ws, log)
+    paths = reference_paths(log)
+    got = an.variants(ws, top=1, max_length=2)
+    assert list(zip(got["variant"], got["units"], strict=True)) == [("A > B > …", 21)]
+    assert got["share"].tolist() == [21 / 29]
+    for top in (None, 1, 2, 5):
+        for max_length in (1, 2, 3):
+            got = an.variants(ws, top=top, max_length=max_length)
+            want = reference_variants_cut(paths, max_length, top)
+            assert list(zip(got["variant"], got["units"], strict=True)) == want
+    ws.close()
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_cut_variants_equal_a_pandas_reference_on_a_tied_log(tmp_path: Path, seed: int) -> None:
+    log = make_log(seed)
+    ws = journeykit.open(tmp_path / "ws")
+    load(ws, log)
+    paths = reference_paths(log)
+    for top, max_length in ((3, 2), (10, 3), (None, 4)):
+        got = an.variants(ws, top=top, max_length=max_length)
+        assert list(zip(got["variant"], got["units"], strict=True)) == reference_variants_cut(
+            paths, max_length, top
+        )
+    ws.close()

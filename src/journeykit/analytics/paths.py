@@ -400,17 +400,22 @@ def variants(
             ``converted`` says whether the goal followed. Without a goal the whole journey
             is the variant and conversion is not computed.
         top: how many variants to return (most common first; ``None``: all).
-        max_length: keep only the first events of each journey (the variant then ends in
-            ``…`` when cut).
+        max_length: keep only the first events of each journey: journeys longer than that
+            are one variant ending in ``…`` (merged before ``top`` is applied).
         separator: what joins event names in ``variant``.
         **options: :class:`JourneyOptions` fields (``collapse_repeats=True`` is usual).
 
     Returns:
-        A DataFrame ``variant``, ``length`` (events in it), ``units``, ``share`` (of all
-        units), ``converted`` and ``conversion`` (with a goal).
+        A DataFrame ``variant``, ``length`` (events in it: ``max_length`` for cut ones),
+        ``units``, ``share`` (of all units), ``converted`` and ``conversion`` (with a goal),
+        most units first (then by variant).
     """
     import ibis
 
+    if max_length is not None and max_length < 1:
+        raise InputError("max_length must be at least 1", field="max_length")
+    if top is not None and top < 1:
+        raise InputError("top must be at least 1 (or None for all)", field="top")
     opts = JourneyOptions(**options)
     keys = unit_keys(opts.per)
     need_pos = max_length is not None and (opts.per == "session" or opts.collapse_repeats)
@@ -431,6 +436,14 @@ def variants(
     )
     path = per_unit._items.sort().map(lambda s: s.event).join(separator)
     per_unit = per_unit.mutate(variant=path.fill_null(""))
+    if max_length is not None:
+        # journeys cut after max_length events are one variant however they went on: merge
+        # them before ranking, so top counts whole variants
+        cut = per_unit.length > max_length
+        per_unit = per_unit.mutate(
+            variant=ibis.ifelse(cut, per_unit.variant.concat(separator + "…"), per_unit.variant),
+            length=ibis.ifelse(cut, ibis.literal(max_length, "int64"), per_unit.length),
+        )
     counts = per_unit.group_by("variant", "length").agg(
         units=per_unit.count(), converted=per_unit.converted.cast("int64").sum()
     )
@@ -438,13 +451,6 @@ def variants(
     ordered = counts.order_by([ibis.desc("units"), "variant", "length"])
     df = to_frame(ordered.limit(top) if top else ordered)
     n = int(total.execute())
-    if max_length is not None:
-        cut = df["length"] > max_length
-        df.loc[cut, "variant"] = df.loc[cut, "variant"] + separator + "…"
-        df = df.groupby("variant", as_index=False, sort=False).agg(
-            length=("length", "min"), units=("units", "sum"), converted=("converted", "sum")
-        )
-        df = df.sort_values(["units", "variant"], ascending=[False, True])
     df["variant"] = df["variant"].where(df["variant"] != "", "(none)")
     df["share"] = df["units"] / n if n else float("nan")
     if goal is not None:

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
-from journeykit.cli.main import WorkspaceOpt, app, console, open_ws, show_frame, warn_names
+from journeykit.cli.main import (
+    CsvOpt,
+    JsonOpt,
+    WorkspaceOpt,
+    app,
+    console,
+    open_ws,
+    show_frame,
+    warn_names,
+)
 
-CsvOpt = Annotated[Path | None, typer.Option("--csv", help="Also write the table as CSV.")]
 HtmlOpt = Annotated[Path | None, typer.Option("--html", help="Write the chart as HTML.")]
 SegmentOpt = Annotated[
     str | None, typer.Option(help="Only people matching a filter, e.g. 'first_channel == \"ads\"'.")
 ]
 
 
-def _save(frame, csv: Path | None, figure=None, html: Path | None = None) -> None:  # type: ignore[no-untyped-def]
-    if csv is not None:
-        frame.to_csv(csv, index=False)
-        console.print(f"wrote {csv}")
+def _save(figure=None, html: Path | None = None) -> None:  # type: ignore[no-untyped-def]
     if html is not None and figure is not None:
         figure.write_html(html, include_plotlyjs=True)
         console.print(f"wrote {html}")
@@ -49,6 +54,7 @@ def funnel(
         str | None, typer.Option(help="Write the people who dropped at this step to --cohort.")
     ] = None,
     cohort: Annotated[Path | None, typer.Option(help="CSV for --dropped-at.")] = None,
+    json_: JsonOpt = False,
     csv: CsvOpt = None,
     html: HtmlOpt = None,
 ) -> None:
@@ -73,19 +79,40 @@ def funnel(
         target = cohort or Path("dropped.csv")
         people.to_csv(target, index=False)
         console.print(f"{len(people):,} people dropped at {dropped_at!r}: wrote {target}")
-    _save(result.table, csv, result.figure() if html else None, html)
+    _save(result.figure() if html else None, html)
 
 
 @app.command()
 def paths(
     workspace: WorkspaceOpt = None,
     what: Annotated[
-        str, typer.Option(help="transitions, variants, steps or next.")
+        Literal["transitions", "variants", "steps", "next"],
+        typer.Option(help="transitions, variants, steps or next."),
     ] = "transitions",
     anchor: Annotated[str | None, typer.Option(help="Anchor event (for next / flows).")] = None,
     goal: Annotated[str | None, typer.Option(help="Goal event (for variants).")] = None,
     backwards: Annotated[bool, typer.Option(help="Previous steps instead of next.")] = False,
-    top: Annotated[int, typer.Option(help="Rows to show.")] = 20,
+    ends: Annotated[
+        bool, typer.Option("--ends", help="Transitions: include (start) and (end).")
+    ] = False,
+    max_steps: Annotated[
+        int, typer.Option("--max-steps", min=1, help="Step matrix: how many steps.")
+    ] = 10,
+    steps: Annotated[int, typer.Option(min=1, help="Next steps: how many after the anchor.")] = 3,
+    max_length: Annotated[
+        int | None,
+        typer.Option("--max-length", min=1, help="Variants: cut journeys after this many events."),
+    ] = None,
+    collapse: Annotated[
+        bool, typer.Option("--collapse", help="Count consecutive repeats once (A A B -> A B).")
+    ] = False,
+    per: Annotated[
+        Literal["person", "session"], typer.Option(help="Journeys per person or per session.")
+    ] = "person",
+    top: Annotated[
+        int, typer.Option(min=1, help="Show the N most frequent (the CSV holds all).")
+    ] = 20,
+    json_: JsonOpt = False,
     csv: CsvOpt = None,
     html: HtmlOpt = None,
 ) -> None:
@@ -97,24 +124,26 @@ def paths(
     warn_names(
         unknown_events(ws, [anchor], what="anchor") + unknown_events(ws, [goal], what="goal")
     )
+    options = {"per": per, "collapse_repeats": collapse}
     direction = "previous" if backwards else "next"
-    figure = None
     if what == "transitions":
-        table = an.transition_matrix(ws).table.head(top)
+        table = an.transition_matrix(ws, include_ends=ends, detail=True, **options).table
+        table = table.sort_values(
+            ["transitions", "source", "target"], ascending=[False, True, True]
+        ).reset_index(drop=True)
     elif what == "variants":
-        table = an.variants(ws, goal=goal, top=top)
+        table = an.variants(ws, goal=goal, top=None, max_length=max_length, **options)
     elif what == "steps":
-        table = an.step_matrix(ws, anchor=anchor).reset_index()
-    elif what == "next":
-        if not anchor:
-            raise typer.BadParameter("--anchor is needed for next steps")
-        table = an.next_steps(ws, anchor, direction=direction)  # type: ignore[arg-type]
+        table = an.step_matrix(ws, max_steps=max_steps, anchor=anchor, **options)
     else:
-        raise typer.BadParameter(f"unknown {what!r}: transitions, variants, steps or next")
+        if not anchor:
+            raise typer.BadParameter("--anchor is needed for --what next", param_hint="--anchor")
+        table = an.next_steps(ws, anchor, steps=steps, direction=direction, **options)  # type: ignore[arg-type]
+    title = f"{what} (the {top} most frequent of {len(table):,})" if len(table) > top else what
+    show_frame(table, title, limit=top if what in ("transitions", "variants") else 10_000)
     if html is not None:
-        figure = an.flows(ws, anchor=anchor, direction=direction).figure()  # type: ignore[arg-type]
-    show_frame(table, what, limit=top)
-    _save(table, csv, figure, html)
+        figure = an.flows(ws, anchor=anchor, direction=direction, **options).figure()  # type: ignore[arg-type]
+        _save(figure, html)
 
 
 @app.command()
@@ -126,6 +155,7 @@ def retention(
     grain: Annotated[str, typer.Option(help="day, week or month.")] = "week",
     periods: Annotated[int, typer.Option(help="Periods after the cohort's own.")] = 8,
     unbounded: Annotated[bool, typer.Option(help="Rolling (unbounded) retention.")] = False,
+    json_: JsonOpt = False,
     csv: CsvOpt = None,
     html: HtmlOpt = None,
 ) -> None:
@@ -141,8 +171,11 @@ def retention(
         periods=periods,  # type: ignore[arg-type]
         kind="unbounded" if unbounded else "n_period",
     )
-    show_frame(result.matrix().round(3).reset_index(), f"{grain}ly retention")
-    _save(result.table, csv, result.figure() if html else None, html)
+    matrix = result.matrix().reset_index()
+    matrix.columns = [str(c) for c in matrix.columns]
+    shares = dict.fromkeys(matrix.columns[1:], "percent")
+    show_frame(matrix, f"{grain}ly retention", kinds=shares, csv_frame=result.table)
+    _save(result.figure() if html else None, html)
 
 
 def _warn_cohort(ws, cohort: str) -> None:  # type: ignore[no-untyped-def]
@@ -165,6 +198,8 @@ def churn(
     lifecycle: Annotated[
         bool, typer.Option(help="New / returning / resurrecting / dormant.")
     ] = False,
+    json_: JsonOpt = False,
+    csv: CsvOpt = None,
 ) -> None:
     """Churn rate over time (or the lifecycle of active people)."""
     from journeykit import analytics as an
@@ -184,6 +219,8 @@ def kpis(
     end: Annotated[str | None, typer.Option(help="Until this date.")] = None,
     segment: SegmentOpt = None,
     last_touch: Annotated[bool, typer.Option(help="CAC by last touch (default first).")] = False,
+    json_: JsonOpt = False,
+    csv: CsvOpt = None,
 ) -> None:
     """Conversion, churn, CAC by channel, AOV, purchase frequency, CLV, time to purchase."""
     from journeykit.analytics import kpis as run
@@ -220,6 +257,8 @@ def compare(
     metric: Annotated[
         str, typer.Option(help="revenue, orders, events, funnel, retention.")
     ] = "revenue",
+    json_: JsonOpt = False,
+    csv: CsvOpt = None,
 ) -> None:
     """Compare a metric across segments and say which differences are significant."""
     from journeykit.analytics import compare_segments

@@ -8,17 +8,19 @@ Heavy modules are imported inside the commands so ``journeykit --help`` stays in
 from __future__ import annotations
 
 import json
+import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from journeykit.cli.output import Kind
     from journeykit.ingest.load import LoadReport
     from journeykit.store import Workspace
 
@@ -31,7 +33,7 @@ app = typer.Typer(
 )
 console = Console()
 err = Console(stderr=True)
-_state: dict[str, Any] = {"debug": False}
+_state: dict[str, Any] = {"debug": False, "json": False, "csv": None, "tables": 0}
 
 
 def _existing_workspace(value: Path | None) -> Path | None:
@@ -79,14 +81,67 @@ NewWorkspaceOpt = Annotated[
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
-    _state["debug"] = debug
+    # one invocation's output choices; runs before the command's own options are read
+    _state.update(debug=debug, json=False, csv=None, tables=0, ws=None, currency=None)
+    console.file = None  # type: ignore[assignment]  # back to stdout
+
+
+def _want_json(value: bool) -> bool:
+    if value:
+        _state["json"] = True
+        console.file = sys.stderr  # messages to stderr: stdout holds only the JSON
+    return value
+
+
+def _want_csv(value: Path | None) -> Path | None:
+    _state["csv"] = value
+    return value
+
+
+#: ``--json``: tables as JSON on stdout, one line per table (``{"table": ..., "rows": [...]}``).
+JsonOpt = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print each table as one line of JSON ({table, rows}); messages go to stderr.",
+        callback=_want_json,
+    ),
+]
+#: ``--csv FILE``: every row of the table (more tables: FILE-<title>.csv beside it).
+CsvOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--csv",
+        help="Write every row of the table to this CSV file (further tables beside it).",
+        callback=_want_csv,
+    ),
+]
 
 
 def open_ws(path: Path | None) -> Workspace:
     """Open the workspace named on the command line."""
     import journeykit
 
-    return journeykit.open(path)
+    ws = journeykit.open(path)
+    _state["ws"] = ws
+    return ws
+
+
+def _currency() -> str:
+    """The currency symbol of the workspace's journey spec (none without a spec)."""
+    if _state.get("currency") is None:
+        symbol = ""
+        ws = _state.get("ws")
+        if ws is not None:
+            try:
+                from journeykit.journey.workspace_spec import find_spec
+
+                spec = find_spec(ws)
+                symbol = spec.currency_symbol if spec is not None else ""
+            except Exception:  # a spec that cannot be read must not stop a table
+                symbol = ""
+        _state["currency"] = symbol
+    return str(_state["currency"])
 
 
 def warn_names(unknown: list[Any]) -> None:
@@ -95,26 +150,37 @@ def warn_names(unknown: list[Any]) -> None:
         err.print(f"[yellow]Warning:[/yellow] {item.message}", soft_wrap=True)
 
 
-def show_frame(frame: pd.DataFrame, title: str | None = None, limit: int = 50) -> None:
-    """Print a DataFrame as a Rich table (first ``limit`` rows)."""
-    table = Table(title=title, show_lines=False, header_style="bold")
-    for col in frame.columns:
-        table.add_column(str(col), overflow="fold")
-    for row in frame.head(limit).itertuples(index=False):
-        table.add_row(*[_cell(v) for v in row])
-    console.print(table)
-    if len(frame) > limit:
-        console.print(f"[dim]… {len(frame) - limit} more rows[/dim]")
+def show_frame(
+    frame: pd.DataFrame,
+    title: str | None = None,
+    limit: int = 50,
+    *,
+    csv_frame: pd.DataFrame | None = None,
+    kinds: Mapping[str, Kind] | None = None,
+) -> None:
+    """Show a table: readable units fitted to the terminal, or JSON with ``--json``.
 
+    ``--csv`` gets every row (``csv_frame`` when the file should hold another shape of the same
+    result); the terminal shows the first ``limit``. ``kinds`` says what a column's numbers
+    are where its name does not (see :mod:`journeykit.cli.output`).
+    """
+    from journeykit.cli.output import frame_json, print_table
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        if value != value:  # NaN
-            return ""
-        return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
-    return str(value)
+    index = int(_state.get("tables") or 0)
+    _state["tables"] = index + 1
+    target = _state.get("csv")
+    if target is not None:
+        path = Path(target)
+        if index:
+            slug = "-".join(re.findall(r"[a-z0-9]+", (title or str(index)).lower())) or str(index)
+            path = path.with_name(f"{path.stem}-{slug}{path.suffix or '.csv'}")
+        (csv_frame if csv_frame is not None else frame).to_csv(path, index=False)
+        err.print(f"wrote {path}", highlight=False)
+    if _state.get("json"):
+        sys.stdout.write(frame_json(frame, title) + "\n")
+        sys.stdout.flush()
+        return
+    print_table(console, frame, title, limit=limit, currency=_currency(), kinds=kinds)
 
 
 @app.command()
@@ -233,31 +299,38 @@ def show_load_report(path: Path | str, report: LoadReport) -> None:
 
 
 @app.command()
-def summary(workspace: WorkspaceOpt = None) -> None:
+def summary(workspace: WorkspaceOpt = None, json_: JsonOpt = False, csv: CsvOpt = None) -> None:
     """What the workspace holds: people, events by channel and day, merges, rejects."""
+    import pandas as pd
+
     s = open_ws(workspace).summary()
-    grid = Table.grid(padding=(0, 2))
-    for label, value in (
-        ("people", f"{s.people:,}"),
-        ("events", f"{s.events:,}"),
-        ("identifiers", f"{s.identities:,}"),
-        ("merges", f"{s.merges:,}"),
-        ("from", str(s.first_event or "-")),
-        ("to", str(s.last_event or "-")),
-        ("rejected rows", f"{s.rejects:,}"),
-        ("loads", f"{s.loads:,}"),
-        ("ad spend", f"{s.spend:,.2f}"),
-    ):
-        grid.add_row(f"[bold]{label}[/bold]", value)
-    console.print(grid)
+    facts = pd.DataFrame(
+        [
+            ("people", s.people),
+            ("events", s.events),
+            ("identifiers", s.identities),
+            ("merges", s.merges),
+            ("first_event", s.first_event),
+            ("last_event", s.last_event),
+            ("rejected_rows", s.rejects),
+            ("loads", s.loads),
+            ("spend", s.spend),
+        ],
+        columns=["metric", "value"],
+    )
+    show_frame(facts, "workspace")
     if len(s.by_channel):
         show_frame(s.by_channel, "events by channel")
     if len(s.by_day):
         days = s.by_day
-        console.print(
-            f"events per day: min {days['events'].min():,}, median {int(days['events'].median()):,},"
-            f" max {days['events'].max():,} over {len(days)} days"
-        )
+        if _state.get("json") or _state.get("csv"):
+            show_frame(days, "events by day")
+        else:
+            console.print(
+                f"events per day: min {days['events'].min():,}, "
+                f"median {int(days['events'].median()):,}, max {days['events'].max():,} "
+                f"over {len(days)} days"
+            )
 
 
 @app.command()
@@ -265,6 +338,8 @@ def person(
     identifier: Annotated[str, typer.Argument(help="Any identifier: e-mail, phone, user id, …")],
     workspace: WorkspaceOpt = None,
     limit: Annotated[int, typer.Option(help="Rows to show.")] = 200,
+    json_: JsonOpt = False,
+    csv: CsvOpt = None,
 ) -> None:
     """One person's unified timeline across channels."""
     from journeykit.ingest import timeline
@@ -324,6 +399,8 @@ def export_person(
 def merges(
     workspace: WorkspaceOpt = None,
     all_: Annotated[bool, typer.Option("--all", help="Include undone merges.")] = False,
+    json_: JsonOpt = False,
+    csv: CsvOpt = None,
 ) -> None:
     """The identity merge audit trail."""
     from journeykit.ingest import merges as audit

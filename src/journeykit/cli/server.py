@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from journeykit.cli.main import WorkspaceOpt, app, console, show_frame
+from journeykit.cli.main import CsvOpt, JsonOpt, WorkspaceOpt, app, console, show_frame
 
 keys_app = typer.Typer(help="API keys: write (collect), read (query), admin.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -58,7 +58,7 @@ def keys_create(
 
 
 @keys_app.command("list")
-def keys_list(workspace: WorkspaceOpt = None) -> None:
+def keys_list(workspace: WorkspaceOpt = None, json_: JsonOpt = False, csv: CsvOpt = None) -> None:
     """Keys with their kind, name and whether they are revoked."""
     import dataclasses
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from journeykit.cli.main import WorkspaceOpt, app, console, open_ws, show_frame
+from journeykit.cli.main import CsvOpt, JsonOpt, WorkspaceOpt, app, console, open_ws, show_frame
 
 DRIVERS = [
     "welcome_email",
@@ -22,13 +21,6 @@ DRIVERS = [
     "returned_order",
 ]
 GOALS = ["converted", "repeat_purchase", "retained", "promoter", "nps", "csat", "orders", "revenue"]
-CsvOpt = Annotated[Path | None, typer.Option("--csv", help="Also write the table as CSV.")]
-
-
-def _save(frame, path: Path | None) -> None:  # type: ignore[no-untyped-def]
-    if path is not None:
-        frame.to_csv(path)
-        console.print(f"wrote {path}")
 
 
 @app.command()
@@ -36,6 +28,7 @@ def clv(
     workspace: WorkspaceOpt = None,
     horizon: Annotated[float, typer.Option(help="Days ahead.")] = 365.0,
     by: Annotated[str | None, typer.Option(help="Segment by a driver flag, e.g. referred.")] = None,
+    json_: JsonOpt = False,
     csv: CsvOpt = None,
 ) -> None:
     """Predicted CLV per person (BG/NBD + Gamma-Gamma), overall or by segment."""
@@ -58,7 +51,6 @@ def clv(
     else:
         table = predict_clv(summary, horizon=horizon).sort_values("clv", ascending=False)
     show_frame(table.reset_index(), f"CLV over {horizon:g} days")
-    _save(table, csv)
 
 
 @app.command()
@@ -67,6 +59,7 @@ def attribution(
     lookback: Annotated[float, typer.Option(help="Lookback window in days.")] = 30.0,
     level: Annotated[str, typer.Option(help="channel or touchpoint.")] = "channel",
     metric: Annotated[str, typer.Option(help="conversions or revenue.")] = "conversions",
+    json_: JsonOpt = False,
     csv: CsvOpt = None,
 ) -> None:
     """Every attribution model side by side (first, last, linear, decay, position, Markov, Shapley)."""
@@ -76,7 +69,6 @@ def attribution(
     table = compare_models(paths, level=level, metric=metric)  # type: ignore[arg-type]
     table = table.round(1)
     show_frame(table.reset_index(), f"attribution of {metric}, {lookback:g}-day lookback")
-    _save(table, csv)
 
 
 @app.command()
@@ -86,6 +78,7 @@ def drivers(
         typer.Argument(help="converted, repeat_purchase, retained, promoter, nps, csat, revenue …"),
     ] = "repeat_purchase",
     workspace: WorkspaceOpt = None,
+    json_: JsonOpt = False,
     csv: CsvOpt = None,
 ) -> None:
     """Key driver analysis: which touchpoints and experiences drive a goal."""
@@ -107,9 +100,9 @@ def drivers(
     show_frame(
         result.drivers[cols or list(result.drivers.columns)].reset_index(drop=True),
         f"drivers of {goal} ({result.kind}, n={result.n:,})",
+        csv_frame=result.drivers.reset_index(),
     )
     console.print(result.summary)
-    _save(result.drivers, csv)
 
 
 @app.command()
@@ -117,6 +110,7 @@ def predict(
     target: Annotated[str, typer.Argument(help="churn or conversion.")] = "churn",
     workspace: WorkspaceOpt = None,
     window: Annotated[float, typer.Option(help="Days after the cutoff the label looks at.")] = 30.0,
+    json_: JsonOpt = False,
     csv: CsvOpt = None,
 ) -> None:
     """Churn or conversion propensity per person, with AUC against a recency baseline."""
@@ -129,15 +123,15 @@ def predict(
         f"Brier {ev.brier:.3f} (recency only {ev.baseline_brier:.3f}), n={ev.n:,}"
     )
     show_frame(report.scores.reset_index(), f"{target} scores", limit=20)
-    _save(report.scores, csv)
 
 
 @app.command()
-def personas(workspace: WorkspaceOpt = None, csv: CsvOpt = None) -> None:
+def personas(workspace: WorkspaceOpt = None, json_: JsonOpt = False, csv: CsvOpt = None) -> None:
     """Behavioural personas from the data, with readable descriptions."""
     from journeykit.analytics.value import find_personas, persona_features_from_workspace
 
     result = find_personas(persona_features_from_workspace(open_ws(workspace)))
     for row in result.profiles.itertuples():
         console.print(f"[bold]{row.name}[/bold] — {row.description}")
-    _save(result.assignments, csv)
+    if json_ or csv is not None:  # the table of who is which persona
+        show_frame(result.assignments.reset_index(), "persona of each person")

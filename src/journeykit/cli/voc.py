@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from journeykit.cli.main import WorkspaceOpt, app, console, open_ws, show_frame
+from journeykit.cli.main import CsvOpt, JsonOpt, WorkspaceOpt, app, console, open_ws, show_frame
 
 voc_app = typer.Typer(
     help="Voice of the customer: NPS, CSAT, CES and feedback themes.", no_args_is_help=True
@@ -46,7 +46,12 @@ SpecOpt = Annotated[Path | None, typer.Option(help="Journey spec (for --by stage
 
 @voc_app.command()
 def nps(
-    by: ByOpt = None, freq: FreqOpt = None, spec: SpecOpt = None, workspace: WorkspaceOpt = None
+    by: ByOpt = None,
+    freq: FreqOpt = None,
+    spec: SpecOpt = None,
+    workspace: WorkspaceOpt = None,
+    json_: JsonOpt = False,
+    csv: CsvOpt = None,
 ) -> None:
     """Net Promoter Score with its confidence interval."""
     _score("nps", by, freq, spec, workspace)
@@ -54,7 +59,12 @@ def nps(
 
 @voc_app.command()
 def csat(
-    by: ByOpt = None, freq: FreqOpt = None, spec: SpecOpt = None, workspace: WorkspaceOpt = None
+    by: ByOpt = None,
+    freq: FreqOpt = None,
+    spec: SpecOpt = None,
+    workspace: WorkspaceOpt = None,
+    json_: JsonOpt = False,
+    csv: CsvOpt = None,
 ) -> None:
     """Customer satisfaction: share satisfied and mean."""
     _score("csat", by, freq, spec, workspace)
@@ -62,7 +72,12 @@ def csat(
 
 @voc_app.command()
 def ces(
-    by: ByOpt = None, freq: FreqOpt = None, spec: SpecOpt = None, workspace: WorkspaceOpt = None
+    by: ByOpt = None,
+    freq: FreqOpt = None,
+    spec: SpecOpt = None,
+    workspace: WorkspaceOpt = None,
+    json_: JsonOpt = False,
+    csv: CsvOpt = None,
 ) -> None:
     """Customer effort score."""
     _score("ces", by, freq, spec, workspace)
@@ -73,6 +88,8 @@ def themes(
     segment: Annotated[str | None, typer.Option(help="detractors, promoters, negative, …")] = None,
     workspace: WorkspaceOpt = None,
     spec: SpecOpt = None,
+    json_: JsonOpt = False,
+    csv: CsvOpt = None,
 ) -> None:
     """Themes in the feedback, with keywords, quotes and touchpoints."""
     from journeykit.voc import theme_report

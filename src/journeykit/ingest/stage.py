@@ -414,7 +414,9 @@ def stage(
         # names are bound, never written into the SQL text
         params.update({f"k{i}": u for i, u in enumerate(unknown)})
         extra = ", ".join(f"$k{i}, {_q(u)}" for i, u in enumerate(unknown))
-        props = f"json_merge_patch(json_object({extra}), coalesce(try_cast({props_raw} AS JSON), '{{}}'))"
+        # merging into {} drops the columns a row leaves empty; the properties column wins
+        kept = f"json_merge_patch('{{}}', json_object({extra}))"
+        props = f"json_merge_patch({kept}, coalesce(try_cast({props_raw} AS JSON), '{{}}'))"
     else:
         props = f"coalesce(try_cast({props_raw} AS JSON), '{{}}')"
     row_no = "_line" if has_line_column else "rowid + 1"
