@@ -37,6 +37,8 @@ START_ONLINE = 0.78  # online loan seekers who start an application ...
 START_COMPARISON = 0.60  # ... when they came from a comparison site (they shop around)
 START_BRANCH = 0.95
 START_BRANCH_BAD = 0.80
+UPLOAD_ONLINE = 0.93  # applicants asked for photo ID who try to upload it
+UPLOAD_BRANCH = 0.98  # ... who have it with them at the desk
 SUBMIT_ONLINE = 0.90
 SUBMIT_COMPARISON = 0.72
 SUBMIT_BRANCH = 0.93
@@ -130,7 +132,7 @@ def loan_applications(b: Block, arrival: Arrival) -> Loans:
     verify_and_submit(
         b,
         apps,
-        p_upload=np.where(in_branch, 0.98, 0.93),
+        p_upload=np.where(in_branch, UPLOAD_BRANCH, UPLOAD_ONLINE),
         p_submit=np.where(
             in_branch,
             np.where(branch == BAD_BRANCH, SUBMIT_BRANCH_BAD, SUBMIT_BRANCH),

@@ -202,17 +202,16 @@ def cross_sell(parts: fr.Parts, b: Block, loans: Loans) -> Cards:
     keep = (offer < end) & (offer < b.limit[person])
     person, offer = person[keep], offer[keep]
     by_letter = b.letters[person]
-    clicked = message(parts, b, "card_cross_sell", person, offer, by_letter)
+    clicked, click_ts = message(parts, b, "card_cross_sell", person, offer, by_letter)
     n = len(person)
-    click_ts = clicked[1]
     later = daytime(rng, offer + DAY + exp_us(rng, 5 * DAY, n), offer + DAY)
     start = np.where(
-        clicked[0],
+        clicked,
         click_ts + MINUTE + exp_us(rng, 8 * MINUTE, n),
         np.where(by_letter, later + DAY, later),
     )
     p_apply = np.where(
-        by_letter, APPLY_AFTER_LETTER, np.where(clicked[0], APPLY_AFTER_CLICK, APPLY_AFTER_OFFER)
+        by_letter, APPLY_AFTER_LETTER, np.where(clicked, APPLY_AFTER_CLICK, APPLY_AFTER_OFFER)
     )
     go = (rng.random(n) < p_apply) & (start < end) & (start < b.limit[person])
     person, start = person[go], start[go]
