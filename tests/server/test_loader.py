@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta
 
 from journeykit.errors import InputError, StoreError
@@ -66,3 +67,80 @@ def test_store_failures_are_not_blamed_on_the_data():
     assert _systemic(OSError(28, "No space left on device"))
     assert not _systemic(InputError("bad", field="event"))
     assert not _systemic(StoreError("store query failed: Constraint Error: duplicate key"))
+
+
+def _old_record(messages: list[dict], seconds_ago: float) -> bytes:
+    received = datetime.now().replace(microsecond=0) - timedelta(seconds=seconds_ago)
+    header = {"v": 1, "r": received.isoformat(), "t": None, "k": "k", "n": len(messages)}
+    return (
+        json.dumps({**header, "skip": [], "ids": {}}).encode()
+        + b"\n"
+        + json.dumps({"batch": messages}).encode()
+    )
+
+
+def test_the_backlog_a_previous_run_left_is_counted_as_lag(ws):
+    spool = Spool(ws.path / "spool")
+    spool.start()
+    spool.append_sync(_old_record([{"event": "A", "userId": "u1"}] * 3, 120))
+    spool.append_sync(_old_record([{"event": "B", "userId": "u1"}] * 2, 10))
+    spool.close()
+    again = Spool(ws.path / "spool")  # a restart: nothing counted in memory
+    loader = Loader(ws, again)
+    assert loader.status().lag_events is None  # not counted yet
+    loader._count_left()
+    status = loader.status()
+    assert status.lag_events == 5
+    assert 119 <= status.lag_seconds <= 180  # the oldest record waiting
+    again.start()
+    loader.start()
+    assert loader.flush(60)
+    status = loader.status()
+    assert (status.lag_events, status.lag_seconds, status.failing) == (0, 0.0, False)
+    loader.stop(10)
+    again.close()
+
+
+def test_a_failing_store_shows_as_a_stuck_loader_until_it_heals(ws, monkeypatch):
+    import duckdb
+
+    import journeykit.ingest as ingest
+
+    real = ingest.load_segment
+    broken = {"on": True}
+
+    def load_segment(*args, **kwargs):
+        if broken["on"]:
+            cause = duckdb.IOException("IO Error: could not write the file")
+            raise StoreError("store write failed: IO Error: could not write the file", cause)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "load_segment", load_segment)
+    spool = Spool(ws.path / "spool")
+    spool.start()
+    spool.append_sync(_old_record([{"event": "A", "userId": "u1", "messageId": "a1"}], 5), count=1)
+    loader = Loader(ws, spool, linger_seconds=0.0)
+    loader.start()
+    deadline = time.monotonic() + 20
+    while not loader.status().failing:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    status = loader.status()
+    assert status.alive and status.lag_events == 1 and status.lag_seconds >= 5
+    assert "could not write" in status.last_error
+    assert loader.stats.dead_letters == 0  # the data is not blamed: nothing set aside
+    broken["on"] = False
+    assert loader.flush(30)
+    status = loader.status()
+    assert not status.failing and status.lag_events == 0
+    assert ws.store.scalar("SELECT count(*) FROM events WHERE event_id = 'a1'") == 1
+    loader.stop(10)
+    spool.close()
+
+
+def test_a_value_quoting_disk_words_does_not_make_data_look_like_a_failing_store():
+    import duckdb
+
+    conversion = duckdb.ConversionException("Could not convert string 'IO Error: disk' to INT")
+    assert not _systemic(StoreError(f"store query failed: {conversion}", conversion))
+    assert _systemic(StoreError("x", duckdb.IOException("IO Error: No space left on device")))

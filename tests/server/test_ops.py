@@ -15,7 +15,8 @@ def test_health_and_readiness(server):
     ready = httpx.get(f"{server.url}/readyz")
     assert ready.status_code == 200
     assert ready.json()["ready"] is True
-    assert set(ready.json()["checks"]) == {"spool", "spool_room", "loader", "store"}
+    assert set(ready.json()["checks"]) == {"spool", "spool_room", "loader", "loader_lag", "store"}
+    assert ready.json()["loader"]["lag_events"] == 0 and ready.json()["loader"]["alive"]
 
 
 def _refs(node, found):

@@ -156,11 +156,30 @@ def message_to_row(message: Any, received_at: datetime | None = None) -> dict[st
         "crm_id": str(traits["crm_id"]) if traits.get("crm_id") is not None else None,
         "device_id": str(device["id"]) if device.get("id") is not None else None,
         "other_ids": json.dumps(other) if other else None,
-        "properties": json.dumps(properties, default=str, separators=(",", ":")),
+        "properties": _properties_json(properties),
         "revenue": None if revenue is None else str(revenue),
         "source": "collector",
     }
     return row
+
+
+def _properties_json(properties: dict[str, Any]) -> str:
+    try:
+        return json.dumps(properties, default=str, separators=(",", ":"))
+    except RecursionError:
+        raise InputError("nested too deeply to store as JSON", field="properties") from None
+    except ValueError as exc:  # a circular reference (from Python callers)
+        raise InputError(f"cannot be stored as JSON: {exc}", field="properties") from None
+
+
+def _raw(message: Any) -> str | None:
+    """A rejected message as text for the rejects table (cut to 500 characters)."""
+    if message is None:
+        return None
+    try:
+        return json.dumps(message, default=str)[:500]
+    except (RecursionError, ValueError):
+        return repr(message)[:500] if not isinstance(message, dict | list) else None
 
 
 def flatten(payload: Any) -> list[Any]:
@@ -211,8 +230,7 @@ def load_segment(
             rows.append(message_to_row(message, received))
             positions.append(i + 1)
         except InputError as exc:
-            raw = json.dumps(message, default=str)[:500] if message is not None else None
-            rejects.append(Reject(i + 1, exc.field, exc.reason, raw))
+            rejects.append(Reject(i + 1, exc.field, exc.reason, _raw(message)))
     if not rows:
         return LoadReport(
             "",

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from journeykit.errors import InputError, JourneykitError, NoSpec, NotFound, StoreError
@@ -200,6 +200,7 @@ def _open_state(ws_path: Path, settings: ServerSettings) -> Any:
         spool,
         batch_messages=settings.load_batch_messages,
         linger_seconds=settings.load_linger_seconds,
+        max_depth=settings.max_json_depth,
     )
     loader.start()
     limits = RateLimits(
@@ -249,18 +250,21 @@ def _health_routes(app: FastAPI) -> None:
         responses={503: {"model": Readiness, "description": "Not ready; see the checks."}},
     )
     def readyz(request: Request) -> JSONResponse:
-        """Readiness: the spool takes writes and is under 80 % full, the loader runs, the store
-        answers."""
+        """Readiness: the spool takes writes and is under 80 % full, the loader runs and keeps
+        up (its last load did not fail, the oldest message waiting arrived less than
+        ``ready_max_lag_seconds`` ago), the store answers."""
         state = request.app.state.jk
         try:
             store = state.ws.store.scalar("SELECT 1") == 1
         except JourneykitError:
             store = False
+        loader = state.loader.status()
         checks = {
             "spool": state.spool.healthy,
             # not ready a little before full, so that balancers send traffic elsewhere first
             "spool_room": state.spool.backlog_bytes() < 0.8 * state.spool.quota_bytes,
-            "loader": state.loader.alive,
+            "loader": loader.alive and not loader.failing,
+            "loader_lag": loader.lag_seconds <= state.settings.ready_max_lag_seconds,
             "store": store,
         }
         ready = all(checks.values())
@@ -268,8 +272,46 @@ def _health_routes(app: FastAPI) -> None:
             "ready": ready,
             "checks": checks,
             "spool_backlog_bytes": state.spool.backlog_bytes(),
+            "loader": _loader_body(loader),
         }
         return JSONResponse(body, status_code=200 if ready else 503)
+
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        response_class=PlainTextResponse,
+        responses={
+            200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+            500: {
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}
+                },
+                "description": "An internal error (logged).",
+            },
+        },
+    )
+    def metrics(request: Request) -> PlainTextResponse:
+        """The collector's and loader's gauges and counters, in Prometheus' text format."""
+        from journeykit.server.metrics import exposition
+
+        body, content_type = exposition(request.app.state.jk)
+        return PlainTextResponse(body, media_type=content_type)
+
+
+def _loader_body(status: Any) -> dict[str, Any]:
+    def when(value: Any) -> str | None:
+        return value.isoformat() + "Z" if value is not None else None
+
+    return {
+        "alive": status.alive,
+        "failing": status.failing,
+        "lag_events": status.lag_events,
+        "lag_seconds": round(status.lag_seconds, 3),
+        "last_error": status.last_error,
+        "last_error_at": when(status.last_error_at),
+        "last_progress_at": when(status.last_progress_at),
+        "dead_letters": status.dead_letters,
+    }
 
 
 def create_app(ws_path: str | Path, settings: ServerSettings | None = None) -> FastAPI:
@@ -307,6 +349,11 @@ def create_app(ws_path: str | Path, settings: ServerSettings | None = None) -> F
         _mount_dashboard(app)
     if settings.access_log not in ("all", "errors", "off"):
         raise InputError("access_log is one of all, errors, off", field="server.access_log")
+    if not 1 <= settings.max_json_depth <= 200:
+        raise InputError(
+            "max_json_depth is between 1 and 200 (deeper JSON cannot be read back everywhere)",
+            field="server.max_json_depth",
+        )
     app.fast = collector.FastCollector(settings.access_log, settings.cors_origins)
     if settings.access_log != "off":
         app.add_middleware(AccessLog)  # type: ignore[arg-type]

@@ -194,7 +194,7 @@ async def _collect(
             headers={"Retry-After": str(settings.retry_after_seconds)},
         )
     try:
-        await state.spool.append(record)
+        await state.spool.append(record, checked.accepted)
     except WorkspaceError as exc:
         raise ApiError(503, "unavailable", f"cannot accept messages now: {exc}") from None
     state.counters.requests += 1

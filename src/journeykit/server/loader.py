@@ -6,9 +6,13 @@ order), and only then moves the committed position. A crash between the load and
 replays those records on the next start; the loader stores each message id once, so the
 replay adds nothing twice.
 
-A batch the store refuses is retried with backoff, then split in halves until the message
-that fails is alone; that message goes to the spool's dead letters with the reason, and the
-rest are stored.
+Nothing acknowledged is dropped and no message can stop the loader: a record that cannot be
+read, a message nested deeper than the limit, and every message the load refuses go to the
+spool's dead letters with the reason (writing a dead letter cannot fail on what the message
+holds). A batch the store refuses as a whole is retried with backoff, then split in halves
+until the message that fails is alone, which is dead-lettered; the rest are stored. Only a
+failing store (disk, memory) keeps the loader retrying the same position, and readiness says
+so (:meth:`Loader.status`).
 """
 
 from __future__ import annotations
@@ -19,12 +23,20 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from journeykit.server.messages import decode_record
+from journeykit.server.messages import (
+    MAX_DEPTH,
+    decode_record,
+    record_events,
+    record_received,
+    too_deep,
+)
+from journeykit.server.spool import DeadLetter
 
 if TYPE_CHECKING:
+    from journeykit.ingest.load import LoadReport
     from journeykit.server.spool import Position, Spool
     from journeykit.store import Workspace
 
@@ -43,6 +55,41 @@ class LoaderStats:
     dead_letters: int = 0
     last_load_seconds: float = 0.0
     last_error: str | None = None
+    last_error_at: datetime | None = None
+    #: loads in a row that failed as a whole (the store is failing); 0 once one succeeds
+    failures: int = 0
+    last_progress_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class LoaderStatus:
+    """How far behind the loader is, and whether it is stuck.
+
+    Attributes:
+        alive: the loader thread runs.
+        failing: the last attempt to load failed as a whole (the store is failing).
+        lag_events: messages acknowledged and not yet in the store (``None`` while the
+            backlog a previous run left is still being counted).
+        lag_seconds: how long ago the oldest message not yet in the store was received.
+        last_error: the last failure, when there was one.
+    """
+
+    alive: bool
+    failing: bool
+    lag_events: int | None
+    lag_seconds: float
+    last_error: str | None
+    last_error_at: datetime | None
+    last_progress_at: datetime | None
+    dead_letters: int
+
+
+@dataclass
+class _Batch:
+    """Messages on their way to the store, each with where it came from."""
+
+    messages: list[Any]
+    origins: list[tuple[bytes, Position, int]]  # (record, its end, index in the record)
 
 
 class Loader:
@@ -54,6 +101,7 @@ class Loader:
         batch_messages: most messages in one load.
         linger_seconds: how long to wait for a fuller batch when few messages are waiting.
         retries: tries of a whole batch before it is split.
+        max_depth: messages nested deeper are dead-lettered without trying to load them.
     """
 
     def __init__(
@@ -64,13 +112,19 @@ class Loader:
         batch_messages: int = 50_000,
         linger_seconds: float = 0.5,
         retries: int = 3,
+        max_depth: int = MAX_DEPTH,
     ) -> None:
         self.ws = ws
         self.spool = spool
         self.batch_messages = batch_messages
         self.linger_seconds = linger_seconds
         self.retries = retries
+        self.max_depth = max_depth
         self.stats = LoaderStats()
+        # what a previous run left is counted by the thread before it loads anything
+        self._left_until = spool.left_end
+        self._counted = False
+        self._oldest: tuple[Position, datetime | None] | None = None
         self._stop = threading.Event()
         self._hurry = threading.Event()
         self._done = threading.Condition()
@@ -111,18 +165,72 @@ class Loader:
             self._thread.join(timeout)
         return flushed
 
+    def status(self) -> LoaderStatus:
+        """The loader's lag and health, for readiness and metrics."""
+        s = self.stats
+        return LoaderStatus(
+            alive=self.alive,
+            failing=s.failures > 0,
+            lag_events=self.spool.unloaded if self._counted else None,
+            lag_seconds=self._lag_seconds(),
+            last_error=s.last_error,
+            last_error_at=s.last_error_at,
+            last_progress_at=s.last_progress_at,
+            dead_letters=s.dead_letters,
+        )
+
+    def _lag_seconds(self) -> float:
+        committed = self.spool.committed
+        if committed >= self.spool.durable:
+            return 0.0
+        if self._oldest is None or self._oldest[0] != committed:
+            try:  # the record at the committed position is the oldest one waiting
+                frames, _ = self.spool.read(committed, max_bytes=1)
+            except OSError:  # loaded and deleted meanwhile
+                return 0.0
+            received = record_received(frames[0].payload) if frames else None
+            self._oldest = (committed, received)
+        received = self._oldest[1]
+        if received is None:
+            return 0.0
+        return max((_utcnow() - received).total_seconds(), 0.0)
+
+    def _count_left(self) -> None:
+        """Count the messages of the backlog a previous run left (headers only)."""
+        if self._counted:
+            return
+        position, total = self.spool.committed, 0
+        while position < self._left_until and not self._stop.is_set():
+            frames, end = self.spool.read(position)
+            total += sum(record_events(f.payload) for f in frames if f.end <= self._left_until)
+            if end <= position:
+                break
+            position = end
+        self.spool.count_unloaded(total)
+        self._counted = True
+
     def _run(self) -> None:
         with contextlib.suppress(OSError, AttributeError):
             # the event loop answers requests; loading may wait for a free core
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 5)
+        try:
+            self._count_left()
+        except Exception:
+            log.exception("counting the spool's backlog failed")
+            self._counted = True
         position = self.spool.committed
         while not self._stop.is_set():
             try:
                 position = self._step(position)
             except Exception as exc:  # keep the thread alive; the batch is retried next time
-                self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                self._failed(exc)
                 log.exception("loading the spool failed; retrying")
                 self._stop.wait(1.0)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.stats.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        self.stats.last_error_at = _utcnow()
+        self.stats.failures += 1
 
     def _step(self, position: Position) -> Position:
         if not self.spool.wait_for_data(position, 0.2):
@@ -136,28 +244,46 @@ class Loader:
             waited += 0.05
         self._hurry.clear()
         frames, end = self.spool.read(position)
-        messages: list[dict[str, Any]] = []
+        batch = _Batch([], [])
+        dead: list[DeadLetter] = []
         received: datetime | None = None
         used = position
+        count = 0
         for fr in frames:
+            count += record_events(fr.payload)
             try:
                 record = decode_record(fr.payload)
             except Exception as exc:
-                self.spool.dead_letter(fr.payload, f"cannot decode the record: {exc}")
-                self.stats.dead_letters += 1
+                dead.append(DeadLetter(f"cannot decode the record: {exc}", fr.payload, fr.end))
             else:
-                messages.extend(record.messages)
                 received = max(received or record.received, record.received)
+                for i, message in enumerate(record.messages):
+                    where = too_deep(message, self.max_depth)
+                    if where is not None:
+                        reason = f"nested more than {self.max_depth} levels deep"
+                        dead.append(DeadLetter(reason, fr.payload, fr.end, i, where, message))
+                    else:
+                        batch.messages.append(message)
+                        batch.origins.append((fr.payload, fr.end, i))
             used = fr.end
-            if len(messages) >= self.batch_messages:
+            if len(batch.messages) >= self.batch_messages:
                 break
         else:
             used = end
-        if messages:
+        if batch.messages:
             started = time.perf_counter()
-            self._load(messages, received)
+            dead += self._load(batch, received)
             self.stats.last_load_seconds = time.perf_counter() - started
-        self.spool.commit(used)
+        if dead:
+            self.spool.dead_letters(dead)
+            self.stats.dead_letters += len(dead)
+            log.error(
+                "messages the store cannot take were set aside in the dead letters",
+                extra={"messages": len(dead), "first": dead[0].reason},
+            )
+        self.spool.commit(used, count)
+        self.stats.failures = 0
+        self.stats.last_progress_at = _utcnow()
         with self._done:
             self._done.notify_all()
         return used
@@ -169,10 +295,17 @@ class Loader:
             position.segment
         )
 
-    def _load(self, messages: list[dict[str, Any]], received: datetime | None) -> None:
+    def _load(
+        self, batch: _Batch, received: datetime | None, *, tries: int | None = None
+    ) -> list[DeadLetter]:
+        """Store a batch; returns the dead letters of the messages the store would not take."""
         from journeykit.ingest import load_segment
 
-        for attempt in range(self.retries):
+        messages = batch.messages
+        error = "the load failed"
+        # a whole batch (or one message) is tried again; its halves once: data that fails
+        # does so every time, and the store failing as a whole is told apart (_systemic)
+        for attempt in range(tries or self.retries):
             try:
                 report = load_segment(self.ws, messages, received_at=received)
             except Exception as exc:
@@ -180,23 +313,73 @@ class Loader:
                     # the store itself is failing (disk, memory): keep everything spooled and
                     # try again later; splitting the batch would only dead-letter good data
                     raise
-                self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                error = f"{type(exc).__name__}: {exc}"[:2000]
+                self.stats.last_error = error
+                self.stats.last_error_at = _utcnow()
                 log.warning(
                     "a load failed",
                     extra={"messages": len(messages), "attempt": attempt + 1, "error": str(exc)},
                 )
-                time.sleep(0.2 * 2**attempt)
+                if attempt + 1 < (tries or self.retries):
+                    time.sleep(0.2 * 2**attempt)
                 continue
             self._count(len(messages), report)
-            return
+            return self._refused(batch, report)
         if len(messages) == 1:
-            self.spool.dead_letter(messages, self.stats.last_error or "the load failed")
-            self.stats.dead_letters += 1
-            log.error("a message could not be stored; kept in the dead letters")
-            return
+            record, end, index = batch.origins[0]
+            return [DeadLetter(error, record, end, index, None, messages[0])]
         half = len(messages) // 2
-        self._load(messages[:half], received)
-        self._load(messages[half:], received)
+        halves = (
+            _Batch(messages[:half], batch.origins[:half]),
+            _Batch(messages[half:], batch.origins[half:]),
+        )
+        return [
+            letter
+            for part in halves
+            for letter in self._load(part, received, tries=self.retries if half == 1 else 1)
+        ]
+
+    def _refused(self, batch: _Batch, report: LoadReport) -> list[DeadLetter]:
+        """Dead letters for the messages a load refused (also in the ``rejects`` table)."""
+        if not report.rejected:
+            return []
+        refused = {(r.row or 0) - 1: (r.field, r.reason) for r in report.rejects}
+        if len(refused) < report.rejected:
+            refused.update(self._all_refused(batch, report))
+        out = []
+        for i, (field, reason) in sorted(refused.items()):
+            if 0 <= i < len(batch.messages):
+                record, end, index = batch.origins[i]
+                out.append(DeadLetter(reason, record, end, index, field, batch.messages[i]))
+        return out
+
+    def _all_refused(self, batch: _Batch, report: LoadReport) -> dict[int, tuple[Any, str]]:
+        """Every refused message of a load whose report lists only the first ones.
+
+        Messages that could not become rows are found again here; the rest are in the
+        ``rejects`` table, numbered among the rows the load was given.
+        """
+        from journeykit.errors import InputError
+        from journeykit.ingest.segment import message_to_row
+
+        early: dict[int, tuple[Any, str]] = {}
+        rows: list[int] = []
+        for i, message in enumerate(batch.messages):
+            try:
+                message_to_row(message)
+            except InputError as exc:
+                early[i] = (exc.field, exc.reason)
+            except Exception as exc:
+                early[i] = ("message", str(exc))
+            else:
+                rows.append(i)
+        later = self.ws.store.fetchall(
+            "SELECT row, field, reason FROM rejects WHERE load_id = ?", [report.load_id]
+        )
+        for row, field, reason in later:
+            if row is not None and 0 < row <= len(rows):
+                early[rows[row - 1]] = (field, reason)
+        return early
 
     def _count(self, n: int, report: Any) -> None:
         s = self.stats
@@ -219,12 +402,32 @@ class Loader:
         )
 
 
-_SYSTEMIC = ("io error", "out of memory", "no space", "disk", "read-only", "permission denied")
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+_SYSTEMIC = (
+    "io error",
+    "out of memory",
+    "no space left",
+    "read-only file system",
+    "permission denied",
+    "database has been invalidated",
+)
+#: DuckDB's errors that say the database (not a value) is at fault
+_SYSTEMIC_ENGINE = {"IOException", "OutOfMemoryException", "PermissionException", "FatalException"}
 
 
 def _systemic(exc: BaseException) -> bool:
-    """Whether a failed load says the store is unwell rather than that the data is bad."""
+    """Whether a failed load says the store is unwell rather than that the data is bad.
+
+    The engine's error class decides when there is one: its message may quote the data
+    (a value reading "disk" must not make a message unloadable forever).
+    """
     if isinstance(exc, MemoryError | OSError):
         return True
-    text = f"{exc} {getattr(exc, 'cause', '')}".lower()
+    cause = getattr(exc, "cause", None) or exc.__cause__
+    if cause is not None and type(cause).__module__.startswith(("duckdb", "_duckdb")):
+        return type(cause).__name__ in _SYSTEMIC_ENGINE or "invalidated" in str(cause)
+    text = str(exc).lower()
     return any(word in text for word in _SYSTEMIC)

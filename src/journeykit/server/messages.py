@@ -55,12 +55,55 @@ class Checked:
     assigned_ids: dict[int, str] = field(default_factory=dict)
 
 
+#: How deep the objects and arrays of a message may nest (the message itself is level 1).
+#: Deeper values cannot be written back as JSON by every reader of the store (pydantic
+#: stops at about 250 levels, orjson at 255, the standard library near 1000).
+MAX_DEPTH = 64
+
+
 @dataclass(frozen=True)
 class Bounds:
-    """How far from the time of receipt an event's time may lie."""
+    """How far from the time of receipt an event's time may lie, and how deep it may nest."""
 
     max_future: timedelta
     max_past: timedelta
+    max_depth: int = MAX_DEPTH
+
+
+def too_deep(message: Any, limit: int = MAX_DEPTH) -> str | None:
+    """The top-level field of ``message`` nested deeper than ``limit`` levels, or ``None``.
+
+    Walks without recursion, so any depth the parser let through is measured safely. The
+    message itself is level 1; a message that is too deep as a whole (not an object) is
+    named ``message``.
+
+    >>> too_deep({"properties": {"a": {"b": [1]}}}, limit=3)
+    'properties'
+    >>> too_deep({"properties": {"a": 1}}, limit=3) is None
+    True
+    """
+    if message.__class__ is not dict:
+        deeper = message.__class__ is list and _deeper(message, 1, limit)
+        return "message" if deeper else None
+    for key, value in message.items():
+        if (value.__class__ is dict or value.__class__ is list) and _deeper(value, 2, limit):
+            return str(key)
+    return None
+
+
+def _deeper(value: Any, level: int, limit: int) -> bool:
+    stack = [(value, level)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node, depth = pop()
+        if depth > limit:
+            return True
+        children = node.values() if node.__class__ is dict else node
+        for child in children:
+            cls = child.__class__
+            if cls is dict or cls is list:
+                push((child, depth + 1))
+    return False
 
 
 def _reject_constant(name: str) -> Any:
@@ -449,10 +492,17 @@ def check_messages(
     """
     checked = Checked(messages=len(messages), accepted=0)
     measure = len(body) > max_message_bytes
+    # a message nested n levels holds n brackets: a body with few cannot be too deep
+    deep = body.count(b"{") + body.count(b"[") > bounds.max_depth
     surrogates = _SURROGATE_ESCAPE.search(body) is not None
     cache: dict[Any, datetime] = {}
     for i, message in enumerate(messages):
         try:
+            if deep and (where := too_deep(message, bounds.max_depth)) is not None:
+                raise InputError(
+                    f"nested more than {bounds.max_depth} levels deep (objects and arrays)",
+                    field=where,
+                )
             check_message(message, received, bounds, cache)
             if surrogates:
                 _encoded_size(message)
@@ -532,10 +582,30 @@ def decode_record(data: bytes) -> Record:
     for i, message in enumerate(messages):
         if i in skip:
             continue
-        message = dict(message)
-        if i in ids:
-            message["messageId"] = ids[i]
-        # Segment semantics: receivedAt is the collector's clock, never the client's
-        message["receivedAt"] = stamp
+        if message.__class__ is dict:  # anything else is refused, one by one, by the load
+            message = dict(message)
+            if i in ids:
+                message["messageId"] = ids[i]
+            # Segment semantics: receivedAt is the collector's clock, never the client's
+            message["receivedAt"] = stamp
         out.append(message)
     return Record(received, out)
+
+
+def record_events(data: bytes) -> int:
+    """How many accepted messages a spool record holds (from its header line alone)."""
+    head, _, _ = data.partition(b"\n")
+    try:
+        header = json.loads(head)
+        return max(int(header["n"]) - len(header.get("skip", ())), 0)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return 0
+
+
+def record_received(data: bytes) -> datetime | None:
+    """When a spool record's request arrived (naive UTC), from its header line."""
+    head, _, _ = data.partition(b"\n")
+    try:
+        return datetime.fromisoformat(json.loads(head)["r"])
+    except (ValueError, TypeError, KeyError):
+        return None

@@ -159,12 +159,33 @@ class Health(BaseModel):
     status: Literal["ok"]
 
 
+class LoaderReadiness(BaseModel):
+    """How far behind the loader is, and its last error."""
+
+    alive: bool = Field(description="The loader thread runs.")
+    failing: bool = Field(description="Its last load failed as a whole (the store is failing).")
+    lag_events: int | None = Field(
+        description="Messages acknowledged and not yet in the store (null while the backlog "
+        "left by a previous run is being counted)."
+    )
+    lag_seconds: float = Field(
+        description="How long ago the oldest message not yet in the store was received."
+    )
+    last_error: str | None
+    last_error_at: UtcTime | None
+    last_progress_at: UtcTime | None = Field(description="When the loader last moved on.")
+    dead_letters: int = Field(description="Messages set aside with their reason since start.")
+
+
 class Readiness(BaseModel):
     """Whether the server takes traffic, and why not."""
 
     ready: bool
-    checks: dict[str, bool]
+    checks: dict[str, bool] = Field(
+        description="spool, spool_room, loader, loader_lag, store: each true when healthy."
+    )
     spool_backlog_bytes: int
+    loader: LoaderReadiness
 
 
 class ChannelRow(BaseModel):

@@ -23,6 +23,9 @@ class ServerSettings:
         host, port: where ``journeykit serve`` listens.
         max_message_bytes: largest single message (Segment: 32 KB); larger ones are refused.
         max_batch_bytes: largest request body (Segment: 500 KB); larger bodies get 413.
+        max_json_depth: how deep a message's objects and arrays may nest (the message is
+            level 1); deeper messages are refused with 400 naming the field. At most 200:
+            readers of the store cannot write JSON much deeper back out.
         max_future_hours, max_past_days: how far from the time of receipt an event's time may
             lie. ``None`` takes the ingest settings (``[ingest] max_future_hours`` and
             ``max_past_years``); the stricter of the two always applies.
@@ -36,6 +39,8 @@ class ServerSettings:
             A rate of 0 means unlimited; a key may carry its own rate and burst.
         retry_after_seconds: the ``Retry-After`` sent with 429 when the spool is full.
         shutdown_timeout_seconds: how long shutdown may spend loading what is spooled.
+        ready_max_lag_seconds: ``/readyz`` answers 503 while the oldest message not yet in
+            the store was received longer ago than this.
         access_log: ``all`` (one JSON line per request), ``errors`` (every request except
             successful collector calls, which the spool counts instead: at thousands of calls
             a second a line each would cost more than the call) or ``off``.
@@ -49,6 +54,7 @@ class ServerSettings:
     port: int = 8000
     max_message_bytes: int = 32 * 1024
     max_batch_bytes: int = 500 * 1024
+    max_json_depth: int = 64
     max_future_hours: float | None = None
     max_past_days: float | None = None
     spool_quota_bytes: int = 1024 * 1024 * 1024
@@ -63,6 +69,7 @@ class ServerSettings:
     admin_burst: float = 20.0
     retry_after_seconds: int = 1
     shutdown_timeout_seconds: float = 60.0
+    ready_max_lag_seconds: float = 60.0
     access_log: str = "errors"
     cors_origins: tuple[str, ...] = ()
     dashboard: bool = True

@@ -59,6 +59,57 @@ class Frame:
     end: Position
 
 
+_NO_MESSAGE = object()
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """What the loader could not store, and why.
+
+    Attributes:
+        reason: why it was not stored.
+        record: the spool record as received; kept when the message itself cannot be
+            written as JSON (or there is no message: the record could not be read).
+        end: the spool position just after the record.
+        index: the message's 0-based index among the record's accepted messages.
+        field: the field at fault, when known.
+        message: the message as the loader read it.
+    """
+
+    reason: str
+    record: bytes = b""
+    end: Position | None = None
+    index: int | None = None
+    field: str | None = None
+    message: Any = _NO_MESSAGE
+
+    def line(self) -> str:
+        """One JSON line; never fails on what the message holds (nesting, odd values)."""
+        entry: dict[str, Any] = {
+            "at": datetime.now(UTC).isoformat(),
+            "reason": self.reason,
+            "field": self.field,
+            "position": f"{self.end.segment}:{self.end.offset}" if self.end else None,
+            "index": self.index,
+        }
+        message = _message_json(self.message) if self.message is not _NO_MESSAGE else None
+        if isinstance(self.message, dict) and isinstance(self.message.get("messageId"), str):
+            entry["message_id"] = self.message["messageId"]
+        head = json.dumps(entry, default=str)
+        if message is not None:
+            return head[:-1] + ', "message": ' + message + "}"
+        # a string never nests: the record as received can always be written
+        return head[:-1] + ', "record": ' + json.dumps(self.record.decode("utf-8", "replace")) + "}"
+
+
+def _message_json(message: Any) -> str | None:
+    """A message as JSON text, or ``None`` when it nests too deeply to write."""
+    try:
+        return json.dumps(message, default=str)
+    except (RecursionError, ValueError, TypeError):
+        return None
+
+
 def frame(payload: bytes) -> bytes:
     """The on-disk form of one record.
 
@@ -110,7 +161,7 @@ class Spool:
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._data = threading.Condition()
-        self._pending: list[tuple[bytes | None, Any]] = []
+        self._pending: list[tuple[bytes | None, Any, int]] = []
         self._pending_bytes = 0
         self._closing = False
         self._failed: BaseException | None = None
@@ -119,7 +170,11 @@ class Spool:
         self._current = max([*self._sizes, self._committed.segment - 1]) + 1
         self._fd = self._create(self._current)
         self._durable = Position(self._current, 0)
+        #: everything before this position was spooled by an earlier run
+        self.left_end = self._durable
         self._backlog = self._count_backlog()
+        # messages spooled and not yet loaded (the caller says how many a record holds)
+        self._unloaded = 0
         self._writer: threading.Thread | None = None
         self.appended_records = 0
         self.flushes = 0
@@ -195,7 +250,7 @@ class Spool:
         """False once a write or flush failed, or after :meth:`close`."""
         return self._failed is None and not self._closing
 
-    def _submit(self, payload: bytes | None, waiter: Any) -> None:
+    def _submit(self, payload: bytes | None, waiter: Any, count: int = 0) -> None:
         # framed (checksummed) by the writer thread: zlib lets go of the GIL on big buffers,
         # so the event loop goes on meanwhile
         data = payload
@@ -204,25 +259,27 @@ class Spool:
                 raise WorkspaceError(f"the spool cannot be written: {self._failed}")
             if self._closing:
                 raise WorkspaceError("the spool is closed")
-            self._pending.append((data, waiter))
+            self._pending.append((data, waiter, count))
             self._pending_bytes += FRAME.size + len(data) if data is not None else 0
             self._wake.notify()
 
-    async def append(self, payload: bytes) -> None:
+    async def append(self, payload: bytes, count: int = 0) -> None:
         """Write one record; returns once it is on disk (fsynced).
+
+        ``count`` is how many messages the record holds (see :attr:`unloaded`).
 
         Raises:
             WorkspaceError: the spool is closed or cannot be written.
         """
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
-        self._submit(payload, (loop, fut))
+        self._submit(payload, (loop, fut), count)
         await fut
 
-    def append_sync(self, payload: bytes, timeout: float | None = None) -> None:
+    def append_sync(self, payload: bytes, timeout: float | None = None, count: int = 0) -> None:
         """:meth:`append` for threads: blocks until the record is on disk."""
         fut: Future[None] = Future()
-        self._submit(payload, fut)
+        self._submit(payload, fut, count)
         fut.result(timeout)
 
     def rotate(self, timeout: float | None = 30.0) -> None:
@@ -246,8 +303,11 @@ class Spool:
                 self._pending_bytes = 0
             error: BaseException | None = None
             try:
-                self._write(b"".join(frame(data) for data, _ in batch if data is not None))
-                if any(data is None for data, _ in batch):
+                self._write(
+                    b"".join(frame(data) for data, _, _ in batch if data is not None),
+                    sum(count for _, _, count in batch),
+                )
+                if any(data is None for data, _, _ in batch):
                     self._roll()
             except OSError as exc:
                 log.error("spool write failed; refusing further writes", extra={"error": str(exc)})
@@ -256,7 +316,7 @@ class Spool:
             else:
                 self.appended_records += len(batch)
                 self.flushes += 1
-            _settle([w for _, w in batch], error)
+            _settle([w for _, w, _ in batch], error)
 
     def _roll(self) -> None:
         if not self._sizes[self._current]:
@@ -268,7 +328,7 @@ class Spool:
             self._durable = Position(self._current, 0)
             self._data.notify_all()
 
-    def _write(self, buf: bytes) -> None:
+    def _write(self, buf: bytes, count: int = 0) -> None:
         if not buf:
             return
         if self._sizes[self._current] + len(buf) > self.segment_bytes:
@@ -283,6 +343,7 @@ class Spool:
             self._sizes[self._current] = size + len(buf)
             self._durable = Position(self._current, size + len(buf))
             self._backlog += len(buf)
+            self._unloaded += count
             self._data.notify_all()
 
     # --- reading and committing ------------------------------------------------------------
@@ -296,6 +357,17 @@ class Spool:
     def durable(self) -> Position:
         """The end of what is on disk."""
         return self._durable
+
+    @property
+    def unloaded(self) -> int:
+        """Messages spooled and not yet loaded, as counted by :meth:`append` and :meth:`commit`
+        (and :meth:`count_unloaded` for what a previous run left)."""
+        return max(self._unloaded, 0)
+
+    def count_unloaded(self, count: int) -> None:
+        """Add ``count`` messages found in the backlog a previous run left."""
+        with self._data:
+            self._unloaded += count
 
     def backlog_bytes(self) -> int:
         """Bytes spooled (or waiting to be) and not yet loaded."""
@@ -360,8 +432,11 @@ class Spool:
         with contextlib.suppress(OSError):
             os.link(path, path.with_suffix(SUFFIX + ".damaged"))
 
-    def commit(self, position: Position) -> None:
-        """Record that everything before ``position`` is in the store; drop used-up segments."""
+    def commit(self, position: Position, count: int = 0) -> None:
+        """Record that everything before ``position`` is in the store; drop used-up segments.
+
+        ``count`` is how many messages the records up to ``position`` held.
+        """
         tmp = self.folder / (COMMITTED + ".tmp")
         with tmp.open("w", encoding="ascii") as fh:
             fh.write(f"{position.segment} {position.offset}\n")
@@ -371,6 +446,7 @@ class Spool:
         _fsync_dir(self.folder)
         with self._data:
             self._committed = position
+            self._unloaded -= count
             gone = [seg for seg in self._sizes if seg < position.segment]
             for seg in gone:
                 del self._sizes[seg]
@@ -379,18 +455,22 @@ class Spool:
             with contextlib.suppress(FileNotFoundError):
                 self._path(seg).unlink()
 
-    def dead_letter(self, payload: bytes | list[dict[str, Any]], reason: str) -> Path:
-        """Keep a record (or messages) the loader could not store, with the reason; fsynced."""
+    def dead_letter(self, payload: bytes, reason: str, end: Position | None = None) -> Path:
+        """Keep a record the loader could not read, with the reason; fsynced."""
+        return self.dead_letters([DeadLetter(reason, payload, end)])
+
+    def dead_letters(self, letters: list[DeadLetter]) -> Path:
+        """Keep what the loader could not store, one JSON line each, with one fsync.
+
+        Writing cannot fail on what the letters hold (only on the disk): a message that
+        cannot be written as JSON is kept as the record it came in.
+        """
         folder = self.folder / "dead"
         folder.mkdir(exist_ok=True)
         path = folder / "records.jsonl"
-        entry = {
-            "at": datetime.now(UTC).isoformat(),
-            "reason": reason,
-            "record": payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload,
-        }
+        text = "".join(letter.line() + "\n" for letter in letters)
         with path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(entry, default=str) + "\n")
+            fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         return path

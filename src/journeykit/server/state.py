@@ -89,7 +89,11 @@ def bounds_for(ws: Workspace, settings: ServerSettings) -> Bounds:
     past = ingest.max_past_years * 365.25 - 1.0
     if settings.max_past_days is not None:
         past = min(past, settings.max_past_days)
-    return Bounds(max_future=timedelta(hours=future), max_past=timedelta(days=max(past, 0.0)))
+    return Bounds(
+        max_future=timedelta(hours=future),
+        max_past=timedelta(days=max(past, 0.0)),
+        max_depth=settings.max_json_depth,
+    )
 
 
 UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Basic realm="journeykit"'}
