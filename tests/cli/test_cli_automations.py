@@ -251,3 +251,37 @@ def test_suppress_from_the_command_line(tmp_path: Path) -> None:
         app, ["automations", "suppress", "-p", "ann", "--remove", "--state", url]
     )
     assert result.exit_code == 0 and "removed 1 entry" in result.output
+
+
+def test_validate_checks_names_against_the_workspace(tmp_path: Path) -> None:
+    import journeykit
+    from journeykit.errors import InvalidSpec
+    from journeykit.ingest import load
+
+    ws = journeykit.open(tmp_path / "ws")
+    load(
+        ws,
+        [
+            {"ts": "2026-05-01T10:00:00", "event": "Checkout Started", "user_id": "u1",
+             "properties": {"value": 7, "lines": ["tea"]}},
+            {"ts": "2026-05-01T11:00:00", "event": "Purchase", "user_id": "u1"},
+        ],
+    )  # fmt: skip
+    ws.close()
+    good = tmp_path / "good.yaml"
+    good.write_text(CART.replace("Checkout Started}", "Checkout Started}\ngoal: {event: Purchase}"))
+    result = runner.invoke(app, ["automations", "validate", str(good), "-w", str(tmp_path / "ws")])
+    assert result.exit_code == 0, result.output
+    assert "ok cart" in result.output and "warning" not in result.output
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(
+        CART.replace("Checkout Started", "Checkout Startd").replace("value |", "valeu |")
+    )
+    result = runner.invoke(app, ["automations", "validate", str(typo), "-w", str(tmp_path / "ws")])
+    assert result.exit_code == 1 and isinstance(result.exception, InvalidSpec)
+    assert (
+        "error: automation 'cart', trigger.event: event 'Checkout Startd' matches no event in "
+        "the workspace; did you mean 'Checkout Started'?" in result.output
+    )
+    # without a workspace only the file is checked
+    assert runner.invoke(app, ["automations", "validate", str(typo)]).exit_code == 0

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from journeykit.cli.main import WorkspaceOpt, app, console, open_ws, show_frame
 
@@ -74,13 +75,66 @@ def _events(
 @auto_app.command("validate")
 def validate(
     path: Annotated[Path, typer.Argument(help="A YAML file or a folder of them.")],
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            help="Also check event names, properties and traits against this workspace.",
+        ),
+    ] = None,
 ) -> None:
-    """Check automation files; errors name the line and the field."""
+    """Check automation files; errors name the line and the field. With --workspace, event
+    names are checked against the data ("did you mean ...?")."""
     from journeykit.orchestrate import validate_file
 
     automations = validate_file(path)
+    findings = [] if workspace is None else _check_workspace(automations, workspace)
+    for f in findings:
+        colour = "red" if f.level == "error" else "yellow"
+        console.print(f"[{colour}]{f.level}:[/{colour}] {escape(str(f).split(': ', 1)[1])}")
+    errors = sum(f.level == "error" for f in findings)
+    if errors:
+        from journeykit.errors import InvalidSpec
+
+        raise InvalidSpec(f"{errors} name(s) in {path} match nothing in the workspace (above)")
     for a in automations:
         console.print(f"[green]ok[/green] {a.id}: {len(a.steps)} steps")
+
+
+def _check_workspace(automations: list[Any], workspace: Path) -> list[Any]:
+    """Event names, properties and traits of ``automations`` against a workspace."""
+    from journeykit.errors import NotFound
+    from journeykit.journey.spec_check import closest_names, event_names
+    from journeykit.orchestrate.checks import check, mentions
+
+    if "://" not in str(workspace) and not workspace.is_dir():
+        raise NotFound("workspace", str(workspace), [])
+    ws = open_ws(workspace)
+    listened = sorted({n for a in automations for n in mentions(a).listened})
+    properties: dict[str, set[str]] = {}
+    if listened:
+        marks = ", ".join("?" for _ in listened)
+        for event, key in ws.store.fetchall(
+            "SELECT DISTINCT event, k FROM (SELECT event, unnest(json_keys(properties)) AS k "
+            f"FROM events WHERE event IN ({marks}) AND json_valid(properties))",
+            listened,
+        ):
+            properties.setdefault(event, set()).add(key)
+    traits = {
+        r[0]
+        for r in ws.store.fetchall(
+            "SELECT DISTINCT k FROM (SELECT unnest(json_keys(traits)) AS k FROM people "
+            "WHERE traits IS NOT NULL AND json_valid(traits))"
+        )
+    }
+    return check(
+        automations,
+        events=event_names(ws),
+        closest=lambda name, known: closest_names(name, known),
+        properties=properties,
+        traits=traits,
+    )
 
 
 @auto_app.command("list")

@@ -77,9 +77,21 @@ def _check_url(url: str) -> str:
     return _check_template(url)
 
 
+def _duration_with_unit(value: Any) -> timedelta:
+    """A duration as written in a spec: a bare number is refused (``within: 3`` would otherwise
+    silently mean three seconds); 0 needs no unit."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value != 0:
+        n = f"{value:g}"
+        raise ValueError(
+            f"a duration needs a unit: write {n}d, {n}h, {n}m or {n}s, not a bare {n} "
+            "(units: s, m, h, d, w)"
+        )
+    return parse_duration(value)
+
+
 Duration = Annotated[
     timedelta,
-    BeforeValidator(parse_duration),
+    BeforeValidator(_duration_with_unit),
     PlainSerializer(format_duration, return_type=str, when_used="json"),
 ]
 TimeOfDay = Annotated[
