@@ -123,3 +123,21 @@ def unknown_in_filters(
         except InvalidFilter:
             continue
     return unknown_events(ws, names, what=what, known=known)
+
+
+def unknown_in_cohort(
+    ws: Workspace | None, cohort: str | None, *, known: Iterable[str] | None = None
+) -> list[UnknownName]:
+    """For a retention cohort (``first_event``, ``first_purchase``, an event name or a
+    filter): the event names in it that match no event.
+
+    >>> [u.message for u in unknown_in_cohort(None, "signup", known=["sign_up"])]
+    ["cohort event 'signup' matches no event in the workspace; did you mean sign_up?"]
+    >>> unknown_in_cohort(None, "first_purchase", known=["sign_up"])
+    []
+    """
+    if not cohort or cohort in ("first_event", "first_purchase"):
+        return []
+    if any(op in cohort for op in ("==", "!=", " in ", "(")):
+        return unknown_in_filters(ws, [cohort], what="cohort filter value", known=known)
+    return unknown_events(ws, [cohort], what="cohort event", known=known)

@@ -161,9 +161,10 @@ def retention(
 ) -> None:
     """Cohort retention as a table (and heatmap)."""
     from journeykit.analytics import retention as run
+    from journeykit.analytics.names import unknown_in_cohort
 
     ws = open_ws(workspace)
-    _warn_cohort(ws, cohort)
+    warn_names(unknown_in_cohort(ws, cohort))
     result = run(
         ws,
         cohort=cohort,
@@ -176,18 +177,6 @@ def retention(
     shares = dict.fromkeys(matrix.columns[1:], "percent")
     show_frame(matrix, f"{grain}ly retention", kinds=shares, csv_frame=result.table)
     _save(result.figure() if html else None, html)
-
-
-def _warn_cohort(ws, cohort: str) -> None:  # type: ignore[no-untyped-def]
-    """Warn when a cohort given as an event name, or a filter on ``event``, matches no event."""
-    from journeykit.analytics.names import unknown_events, unknown_in_filters
-
-    if cohort in ("first_event", "first_purchase"):
-        return
-    if any(op in cohort for op in ("==", "!=", " in ", "(")):
-        warn_names(unknown_in_filters(ws, [cohort], what="cohort filter value"))
-    else:
-        warn_names(unknown_events(ws, [cohort], what="cohort event"))
 
 
 @app.command()

@@ -390,20 +390,11 @@ def add_analytics_routes(api: APIRouter, extra: dict[str, Any]) -> None:
             return run(ws, **spec.model_dump(exclude_none=True))
 
         def names(ws: Any) -> list[Any]:
-            cohort = spec.cohort
-            plain = cohort not in ("first_event", "first_purchase") and not any(
-                op in cohort for op in ("==", "!=", " in ", "(")
-            )
-            return _unknown(
-                ws,
-                {"cohort event": [cohort] if plain else []},
-                [
-                    None if plain else cohort,
-                    spec.returning,
-                    spec.segment,
-                    *(spec.by.values() if isinstance(spec.by, dict) else ()),
-                ],
-            )
+            from journeykit.analytics.names import unknown_in_cohort
+
+            filters = [spec.returning, spec.segment]
+            filters += list(spec.by.values()) if isinstance(spec.by, dict) else []
+            return unknown_in_cohort(ws, spec.cohort) + _unknown(ws, {}, filters)
 
         return _run(request, "retention", call, names)
 

@@ -129,7 +129,9 @@ def render(ctx: PageContext) -> str:
         )
         + '<div class="actions"><button class="primary" type="submit">Update</button></div></form>'
     )
-    parts = [form]
+    from journeykit.server.dashboard.names import name_notices
+
+    parts = [form, name_notices(ctx, {"anchor": [q.anchor], "goal": [q.goal]}, [q.segment])]
     try:
         flow = q.flows(ctx)
     except JourneykitError as exc:

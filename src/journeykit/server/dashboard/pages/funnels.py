@@ -181,7 +181,11 @@ def render(ctx: PageContext) -> str:
         q = read_query(ctx)
     except JourneykitError as exc:
         return builder(ctx, None, names) + notice(str(exc), kind="error")
-    out = builder(ctx, q, names)
+    from journeykit.server.dashboard.names import name_notices
+
+    out = builder(ctx, q, names) + name_notices(
+        ctx, {"funnel step": [e for e, _ in q.steps]}, [q.segment, *(w for _, w in q.steps)]
+    )
     try:
         result = q.run(ctx)
     except JourneykitError as exc:

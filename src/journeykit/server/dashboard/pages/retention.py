@@ -107,7 +107,9 @@ def render(ctx: PageContext) -> str:
         q = read_query(ctx)
     except JourneykitError as exc:
         return form(ctx, None, names) + notice(str(exc), kind="error")
-    out = form(ctx, q, names)
+    from journeykit.server.dashboard.names import name_notices
+
+    out = form(ctx, q, names) + name_notices(ctx, filters=[q.returning, q.segment], cohort=q.cohort)
     try:
         ret = q.retention(ctx)
     except JourneykitError as exc:

@@ -86,7 +86,9 @@ def render(ctx: PageContext) -> str:
         start, end = ctx.period(default_days=DEFAULT_DAYS)
     except JourneykitError as exc:
         return _form(ctx, default_segments(ctx)) + notice(str(exc), kind="error")
-    parts = [_form(ctx, segments)]
+    from journeykit.server.dashboard.names import name_notices
+
+    parts = [_form(ctx, segments), name_notices(ctx, filters=[f for _, f in segments])]
     if not segments:
         return parts[0] + notice("Write at least one segment.", kind="warn")
     try:
