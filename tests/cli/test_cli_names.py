@@ -55,6 +55,9 @@ def test_a_missing_workspace_is_an_error(
     missing = tmp_path / "no-such-workspace"
     # the workspace option first: click checks options in the order they are given
     args = [*path, "--workspace", str(missing)]
+    for p in command.params:  # whatever else the command requires, made up
+        if p.required and p.param_type_name == "option":
+            args += [p.opts[0], "x"]
     args += ["x" for p in command.params if p.param_type_name == "argument" and p.required]
     result = runner.invoke(app, args)
     assert isinstance(result.exception, WorkspaceError), (result.output, result.exception)

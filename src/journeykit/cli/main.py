@@ -51,6 +51,11 @@ def _existing_workspace(value: Path | None) -> Path | None:
     return value
 
 
+def given_workspace(value: Path | None) -> Path | None:
+    """Refuse a workspace folder that is named and does not exist (None passes)."""
+    return None if value is None else _existing_workspace(value)
+
+
 WorkspaceOpt = Annotated[
     Path | None,
     typer.Option(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
-from journeykit.cli.main import console, open_ws
+from journeykit.cli.main import console, given_workspace, open_ws
 from journeykit.cli.orchestrate import DEFAULT_STATE, StateOpt, auto_app, require_state
 
 if TYPE_CHECKING:
@@ -24,7 +24,12 @@ StepOpt = Annotated[str | None, typer.Option("--step", help="Only this step.")]
 #: optional here: the person comes from the state unless a workspace is named
 WorkspaceOpt = Annotated[
     Path | None,
-    typer.Option("--workspace", "-w", help="Read the person from this workspace instead."),
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="Read the person from this workspace instead.",
+        callback=given_workspace,
+    ),
 ]
 
 
