@@ -359,6 +359,6 @@ def test_a_short_window_still_holds_every_effect(tmp_path):
     (week,) = next(e for e in truth["effects"] if e["name"] == "android_upload_failure")["where"][
         "weeks"
     ]
-    assert "2026-08-20" <= week["start"] and week["end"] <= "2026-09-30"
+    assert week["start"] >= "2026-08-20" and week["end"] <= "2026-09-30"
     ts = pq.read_table(files.events[0], columns=["ts"]).column("ts").to_pylist()
     assert min(ts).date().isoformat() >= "2026-08-20" and max(ts).date().isoformat() <= "2026-09-30"
