@@ -122,3 +122,43 @@ def test_help_is_fast_and_lists_commands():
     )
     for command in ("ingest", "summary", "person", "forget", "export-person", "unmerge", "demo"):
         assert command in proc.stdout
+
+
+def test_ingest_is_honest_about_refused_files(files):
+    ws = str(files / "ws")
+    (files / "bad.csv").write_text(
+        "ts,event,user_id\n" + "".join(f"someday {i},A,u{i}\n" for i in range(40))
+    )
+    out = run("ingest", str(files / "bad.csv"), "-w", ws)
+    assert out.exit_code == 1
+    assert "40 rows, 0 loaded, 0 already stored, 40 rejected" in out.output
+    # one line per reason, with a count and the first rows, not 40 lines
+    assert "40 rejected ts: cannot parse timestamp (rows 2, 3, 4, 5, 6, …)" in out.output
+    assert "every row of" in out.output
+    (files / "anon.csv").write_text("ts,event,shopper\n2026-03-01 10:00,A,s1\n")
+    out = run("ingest", str(files / "anon.csv"), "-w", ws)
+    assert out.exit_code == 1
+    assert "no identifier column" in out.output and "--map user_id=COLUMN" in out.output
+    out = run("ingest", str(files / "anon.csv"), "-w", ws, "--map", "user_id=shopper")
+    assert out.exit_code == 0 and "1 loaded" in out.output
+
+
+def test_ingest_time_layouts(files):
+    ws = str(files / "ws")
+    (files / "eu.csv").write_text(
+        "ts,event,user_id\n13/03/2024 10:21,A,u1\n01/03/2024 09:00,B,u1\n"
+    )
+    out = run("ingest", str(files / "eu.csv"), "-w", ws)
+    assert out.exit_code == 0 and "dates read day-first" in out.output
+    (files / "odd.csv").write_text("ts,event,user_id\n2024.03.01-10h21,A,u1\n")
+    out = run("ingest", str(files / "odd.csv"), "-w", ws, "--ts-format", "%Y.%m.%d-%Hh%M")
+    assert out.exit_code == 0 and "1 loaded" in out.output
+    (files / "amb.csv").write_text("ts,event,user_id\n01/03/2024 10:21,A,u1\n")
+    out = run("ingest", str(files / "amb.csv"), "-w", ws)
+    assert out.exit_code == 1 and "--ts-format" in out.output
+    stored = journeykit.open(ws).store.fetchall("SELECT event, ts FROM events ORDER BY ts")
+    assert [(e, str(t)) for e, t in stored] == [
+        ("B", "2024-03-01 09:00:00"),
+        ("A", "2024-03-01 10:21:00"),
+        ("A", "2024-03-13 10:21:00"),
+    ]

@@ -150,11 +150,19 @@ def test_every_table_command_has_json_and_csv():
         "drivers",
         "predict",
         "personas",
+        "alerts",
     ):
         opts = {o for p in root.commands[name].params for o in p.opts}
         if not {"--json", "--csv"} <= opts:
             missing.append(name)
-    for group, name in (("voc", "nps"), ("voc", "themes"), ("keys", "list")):
+    for group, name in (
+        ("voc", "nps"),
+        ("voc", "themes"),
+        ("keys", "list"),
+        ("automations", "list"),
+        ("automations", "stats"),
+        ("automations", "backtest"),
+    ):
         opts = {o for p in root.commands[group].commands[name].params for o in p.opts}
         if not {"--json", "--csv"} <= opts:
             missing.append(f"{group} {name}")

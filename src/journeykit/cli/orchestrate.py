@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
-from journeykit.cli.main import WorkspaceOpt, app, console, open_ws, show_frame
+from journeykit.cli.main import CsvOpt, JsonOpt, WorkspaceOpt, app, console, open_ws, show_frame
 
 if TYPE_CHECKING:
     from journeykit.store import Workspace
@@ -138,7 +138,7 @@ def _check_workspace(automations: list[Any], workspace: Path) -> list[Any]:
 
 
 @auto_app.command("list")
-def list_(state: StateOpt = DEFAULT_STATE) -> None:
+def list_(state: StateOpt = DEFAULT_STATE, json_: JsonOpt = False, csv: CsvOpt = None) -> None:
     """Automations with people entered, waiting, completed, converted."""
     from journeykit.orchestrate import list_automations
 
@@ -158,6 +158,8 @@ def stats(
     since: Annotated[
         datetime | None, typer.Option(help="Count people whose first journey starts here.")
     ] = None,
+    json_: JsonOpt = False,
+    csv: CsvOpt = None,
 ) -> None:
     """People per arm against the holdout: conversion, uplift with its interval, the funnel."""
     from journeykit.errors import InputError
@@ -214,6 +216,8 @@ def backtest_(
     as_of: Annotated[datetime, typer.Option("--as-of", help="Pretend launch time.")],
     workspace: WorkspaceOpt = None,
     lookback_days: Annotated[int, typer.Option(help="History that builds profiles.")] = 28,
+    json_: JsonOpt = False,
+    csv: CsvOpt = None,
 ) -> None:
     """Replay stored events: who would enter, messages per person per week, conversion."""
     from datetime import timedelta
@@ -282,6 +286,8 @@ def alerts(
         str, typer.Option(help="Error event whose daily count is watched.")
     ] = "Payment Failed",
     days: Annotated[int, typer.Option(help="Days to scan.")] = 60,
+    json_: JsonOpt = False,
+    csv: CsvOpt = None,
 ) -> None:
     """Scan a daily metric for values outside their expected range."""
     import pandas as pd

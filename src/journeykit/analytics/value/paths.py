@@ -215,8 +215,9 @@ def paths_from_workspace(
         keep &= ev.ts <= ibis.literal(to_datetime(end))
     rows = ev.filter(keep)
     is_conv = (rows.event == conversion_event).cast("int64")
+    # journey order (seq: time, then source order), conversions after touches at the same time
     before = ibis.window(
-        group_by=rows.person_id, order_by=[rows.ts, is_conv, rows.event_id], rows=(None, -1)
+        group_by=rows.person_id, order_by=[rows.ts, is_conv, rows.seq], rows=(None, -1)
     )
     campaign = json_field(rows.properties, "campaign")
     rows = rows.mutate(
