@@ -7,7 +7,6 @@ Heavy modules are imported inside the commands so ``journeykit --help`` stays in
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from collections.abc import Mapping
@@ -389,13 +388,13 @@ def export_person(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="File (default stdout).")] = None,
 ) -> None:
     """Write everything kept about a person as JSON."""
-    from journeykit.ingest import export_person as export
+    from journeykit.ingest import export_person_json
 
-    data = export(open_ws(workspace), identifier)
-    text = json.dumps(data, indent=2, default=str)
+    # stored JSON is written as stored: properties of any depth export
+    text = export_person_json(open_ws(workspace), identifier, indent=2)
     if out:
         out.write_text(text, encoding="utf-8")
-        console.print(f"wrote {out} ({len(data['events'])} events)")
+        console.print(f"wrote {out}")
     else:
         sys.stdout.write(text + "\n")
 

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from journeykit.ingest.load import LoadReport, load, load_spend
-from journeykit.ingest.person import ForgetReport, export_person, forget, merges, timeline, unmerge
+from journeykit.ingest.person import (
+    ForgetReport,
+    export_person,
+    export_person_json,
+    forget,
+    merges,
+    timeline,
+    unmerge,
+)
 from journeykit.ingest.readers import Reject
 from journeykit.ingest.segment import load_segment, message_to_row
 
@@ -12,6 +20,7 @@ __all__ = [
     "LoadReport",
     "Reject",
     "export_person",
+    "export_person_json",
     "forget",
     "load",
     "load_segment",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -62,10 +64,12 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def export_person(ws: Workspace, identifier: str) -> dict[str, Any]:
+def export_person(ws: Workspace, identifier: str, *, parse_json: bool = True) -> dict[str, Any]:
     """Everything the workspace keeps about one person, as JSON-ready data.
 
-    Keys: person_id, profile, identities, links, merges, traits, events.
+    Keys: person_id, profile, identities, links, merges, traits, events. With
+    ``parse_json=False`` the JSON columns (event properties, other ids, profile traits) stay
+    the JSON text they are stored as (see :func:`export_person_json`).
 
     Raises:
         NotFound: no person has that identifier.
@@ -95,14 +99,36 @@ def export_person(ws: Workspace, identifier: str) -> dict[str, Any]:
     for key, value in out.items():
         if isinstance(value, list):
             out[key] = [{k: _jsonable(v) for k, v in row.items()} for row in value]
-    profile = out["profile"][0] if out["profile"] else {}
-    if isinstance(profile.get("traits"), str):
-        profile["traits"] = json.loads(profile["traits"])
-    for event in out["events"]:
-        for col in ("properties", "other_ids"):
-            if isinstance(event.get(col), str):
-                event[col] = json.loads(event[col])
+    if parse_json:
+        for row, col in _json_cells(out):
+            row[col] = json.loads(row[col])
     return out
+
+
+def _json_cells(export: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
+    """The (row, column) cells of an export that hold JSON text."""
+    cells = [(row, "traits") for row in export["profile"]]
+    cells += [(event, col) for event in export["events"] for col in ("properties", "other_ids")]
+    return [(row, col) for row, col in cells if isinstance(row.get(col), str)]
+
+
+def export_person_json(ws: Workspace, identifier: str, *, indent: int | None = None) -> str:
+    """:func:`export_person` as JSON text, the stored JSON values written as they are stored.
+
+    Never parses them: properties nested hundreds of levels deep (which no JSON writer
+    takes back) export as they came in.
+
+    Raises:
+        NotFound: no person has that identifier.
+    """
+    export = export_person(ws, identifier, parse_json=False)
+    nonce = os.urandom(8).hex()
+    stored: list[str] = []
+    for row, col in _json_cells(export):
+        stored.append(row[col])
+        row[col] = f"jk-json-{nonce}-{len(stored) - 1}"
+    text = json.dumps(export, indent=indent, default=str)
+    return re.sub(f'"jk-json-{nonce}-([0-9]+)"', lambda m: stored[int(m.group(1))], text)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from journeykit.server.models import ErrorResponse, ForgetResponse, KeyCreate, KeyCreated, KeyInfo
@@ -156,13 +156,14 @@ def router() -> APIRouter:
             max_length=1000,
             description=ForgetRequest.model_fields["identifier"].description,
         ),
-    ) -> dict[str, Any]:
+    ) -> Response:
         """Everything kept about one person (GDPR access), including messages still spooled."""
-        from journeykit.ingest import export_person
+        from journeykit.ingest import export_person_json
 
         state = _state(request)
         _flush(state)
-        return export_person(state.ws, identifier)
+        # stored JSON goes out as stored: no depth of properties can fail the answer
+        return Response(export_person_json(state.ws, identifier), media_type="application/json")
 
     @api.post("/people/forget", response_model=ForgetResponse, openapi_extra=extra)
     def person_forget(request: Request, spec: ForgetRequest) -> dict[str, Any]:
