@@ -251,6 +251,10 @@ def test_suppress_from_the_command_line(tmp_path: Path) -> None:
         app, ["automations", "suppress", "-p", "ann", "--remove", "--state", url]
     )
     assert result.exit_code == 0 and "removed 1 entry" in result.output
+    assert is_suppressed(url, person_id="ann") is None
+    result = runner.invoke(app, ["automations", "erase", "ann", "--state", url])
+    assert result.exit_code == 0 and "profiles cleared: 1" in result.output
+    assert is_suppressed(url, person_id="ann") == "suppressed (person erased)"
 
 
 def test_validate_checks_names_against_the_workspace(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from orchestrate_parts import Mailbox, Receiver
 
 from journeykit.orchestrate.clock import ManualClock
 from journeykit.orchestrate.dispatch import Dispatcher
-from journeykit.orchestrate.suppression import is_suppressed, suppress, unsuppress
+from journeykit.orchestrate.suppression import erase, is_suppressed, suppress, unsuppress
 from journeykit.orchestrate.transports import SmtpTransport, WebhookTransport
 
 LATE = datetime(2026, 6, 1, 22, 0)  # inside quiet hours 21:00-08:00 UTC
@@ -139,3 +139,41 @@ automations:
     # a person who subscribes again can be reached again
     assert unsuppress(e.state, person_id="ann", channel="email") == 1
     assert is_suppressed(e.state, person_id="ann", channel="email") is None
+
+
+def test_an_erased_person_is_forgotten_and_never_messaged(
+    sqlite_url: str, smtp: tuple[Mailbox, int]
+) -> None:
+    box, port = smtp
+    clock = ManualClock(LATE)
+    text = HELD_MAIL.replace("steps:", "steps:\n  - wait: 1h").replace(
+        "id: hello,", "id: hello, to: '{{ traits.email }}',"
+    )
+    e = engine(
+        text + "  - {id: again, action: email, subject: Again, text: x}\n", sqlite_url, clock
+    )
+    e.handle_batch(
+        [
+            ev("ann", "Signed Up", traits={"email": "ann@x.org"}, properties={"plan": "gold"}),
+            ev("bob", "Signed Up", traits={"email": "bob@x.org"}),
+        ]
+    )
+    clock.advance(timedelta(minutes=61))
+    e.fire_due_timers()  # the first mail is held for quiet hours, the journey waits no more
+    done = erase(e.state, "ann", now=clock.now())
+    assert done == {
+        "messages_stopped": 2,
+        "messages_redacted": 2,
+        "timers_cancelled": 0,
+        "journeys_ended": 0,
+        "profiles_cleared": 1,
+    }
+    assert set(e.profile("ann")) == {"entries"}
+    assert all(m["payload"] == {} for m in outbox(e, person_id="ann"))
+    assert journeys(e, person_id="ann")[0]["context"] is None
+    # a later event from the same id enters nobody into a message
+    e.handle(ev("ann", "Signed Up", traits={"email": "ann@x.org"}))
+    mail = SmtpTransport("127.0.0.1", port)
+    _send_all(e, clock, {"email": mail})
+    mail.close()
+    assert sorted(m["To"] for m in box.messages) == ["bob@x.org", "bob@x.org"]

@@ -216,3 +216,16 @@ def suppress_(
         return
     cancelled = suppress(state, person_id=person, address=address, channel=channel, reason=reason)
     console.print(f"suppressed on {channel}; {cancelled} unsent message(s) cancelled")
+
+
+@auto_app.command("erase")
+def erase_(
+    person: Annotated[str, typer.Argument(help="Person id.")],
+    state: StateOpt = DEFAULT_STATE,
+) -> None:
+    """Erase a person from the orchestration state; they are never messaged again."""
+    from journeykit.orchestrate.suppression import erase
+
+    require_state(state)
+    done = erase(state, person)
+    console.print(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in done.items()))

@@ -17,6 +17,7 @@ True
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
@@ -25,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .clock import SystemClock
-from .state import StateStore, outbox_t, suppressions_t
+from .state import StateStore, journeys_t, outbox_t, profiles_t, suppressions_t, timers_t
 
 Kind = Literal["person", "address"]
 
@@ -190,3 +191,60 @@ def is_suppressed(
     store = _store(state)
     with store.begin() as conn:
         return reasons(conn, [(person_id, address, channel)]).get(0)
+
+
+def erase(
+    state: StateStore | str, person_id: str, *, now: datetime | None = None
+) -> dict[str, int]:
+    """Erase a person from the orchestration state and keep them from being messaged again.
+
+    In one transaction: the person goes on the suppression list (every channel, reason
+    ``erased``), their unsent messages are stopped, the content of every message kept for them
+    is removed, their running journeys end (``exited``, reason ``erased``) with their timers,
+    the trigger events kept with their journeys are removed, and their profile loses its traits,
+    tags, event counts and stage (it keeps only the numbering of their journeys). Journey rows stay, under the person id alone, so the measured figures
+    do not change. Returns what was done, by table.
+    """
+    store = _store(state)
+    when = now or SystemClock().now()
+    entries = rows(person_id=person_id, address=None, channel="*", reason="erased", now=when)
+    o, j, t = outbox_t.c, journeys_t.c, timers_t.c
+
+    def write(conn: Connection) -> dict[str, int]:
+        add(conn, store, entries)
+        stopped = cancel_pending(conn, person_id, "*", "suppressed: erased")
+        redacted = conn.execute(
+            sa.update(outbox_t).where(o.person_id == person_id).values(payload="{}")
+        ).rowcount
+        timers = conn.execute(
+            sa.update(timers_t)
+            .where(t.person_id == person_id, t.status == "pending")
+            .values(status="cancelled")
+        ).rowcount
+        ended = conn.execute(
+            sa.update(journeys_t)
+            .where(j.person_id == person_id, j.status == "waiting")
+            .values(status="exited", exit_reason="erased", ended_at=when, updated_at=when)
+        ).rowcount
+        conn.execute(sa.update(journeys_t).where(j.person_id == person_id).values(context=None))
+        # the profile keeps only its entry numbers (journey ids must stay unique)
+        data = conn.execute(
+            sa.select(profiles_t.c.data).where(profiles_t.c.person_id == person_id)
+        ).scalar()
+        profiles = 0
+        if data is not None:
+            kept = {"entries": json.loads(data).get("entries", {})}
+            profiles = conn.execute(
+                sa.update(profiles_t)
+                .where(profiles_t.c.person_id == person_id)
+                .values(data=json.dumps(kept), updated_at=when)
+            ).rowcount
+        return {
+            "messages_stopped": stopped,
+            "messages_redacted": redacted or 0,
+            "timers_cancelled": timers or 0,
+            "journeys_ended": ended or 0,
+            "profiles_cleared": profiles or 0,
+        }
+
+    return store.run(write)
