@@ -1,6 +1,6 @@
 """Automations against the data they will run on: event names, properties and traits.
 
-A spec can be valid and still never fire: ``event: Checkout Startd`` waits for an event no one
+A spec can be valid and still never fire: ``event: Basket Savd`` waits for an event no one
 sends, ``{{ properties.valu }}`` renders empty. :func:`mentions` lists every event name and
 every ``properties.``/``traits.`` path an automation reads (fields, expressions, templates), and
 :func:`check` compares them with what a workspace holds. A name the data lacks but that is close
@@ -11,9 +11,9 @@ The caller passes the known names and the matcher (the CLI gives the workspace's
 code base's one closest-name matcher), so this module reads no workspace itself.
 
 >>> from journeykit.orchestrate.loader import loads
->>> [a] = loads("id: a\\ntrigger: {event: Checkout Startd}\\nsteps: []")
->>> [f.message for f in check([a], events=["Checkout Started"], closest=lambda n, k: tuple(k))]
-["event 'Checkout Startd' matches no event in the workspace; did you mean 'Checkout Started'?"]
+>>> [a] = loads("id: a\\ntrigger: {event: Basket Savd}\\nsteps: []")
+>>> [f.message for f in check([a], events=["Basket Saved"], closest=lambda n, k: tuple(k))]
+["event 'Basket Savd' matches no event in the workspace; did you mean 'Basket Saved'?"]
 """
 
 from __future__ import annotations

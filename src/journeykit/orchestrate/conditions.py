@@ -539,7 +539,7 @@ def _parse_cached(text: str, roots: frozenset[str]) -> Condition:
 def parse(text: str, roots: frozenset[str] | None = None) -> Condition:
     """Parse ``text`` into a :class:`Condition`; :class:`~journeykit.errors.InvalidFilter` if bad.
 
-    >>> parse("event == 'Signed Up'").evaluate({"event": "Signed Up"})
+    >>> parse("event == 'Account Created'").evaluate({"event": "Account Created"})
     True
     >>> parse("__import__('os')")  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):

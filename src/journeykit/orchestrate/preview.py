@@ -7,12 +7,12 @@ your choosing (``[test]`` in the subject) and webhooks to a URL of your choosing
 idempotency key, outside the outbox.
 
 >>> from journeykit.orchestrate.spec import Automation, Trigger
->>> a = Automation(id="cart", trigger=Trigger(event="Checkout Started"), steps=[
+>>> a = Automation(id="cart", trigger=Trigger(event="Basket Saved"), steps=[
 ...     {"wait": "1h"},
 ...     {"action": "email", "subject": "{{ properties.total | currency('EUR') }} waiting",
 ...      "text": "Hi {{ traits.name }}"}])
 >>> [m] = preview(a, "p1", profile={"traits": {"name": "Ann", "email": "a@x.org"}},
-...               trigger={"event": "Checkout Started", "properties": {"total": 9.5}})
+...               trigger={"event": "Basket Saved", "properties": {"total": 9.5}})
 >>> m.payload["subject"], m.payload["text"]
 ('€9.50 waiting', 'Hi Ann')
 """

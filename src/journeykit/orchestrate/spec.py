@@ -5,7 +5,7 @@ action), a goal, exit criteria, a re-entry policy, a holdout share, frequency ca
 hours. Expressions are checked when the model is built; step ids are given to every step
 (``step1``, ``step2.then1``, … when not named) and must be unique.
 
->>> a = Automation(id="welcome", trigger=Trigger(event="Signed Up"),
+>>> a = Automation(id="welcome", trigger=Trigger(event="Account Created"),
 ...                steps=[{"wait": "1d"}, {"action": "add_tag", "tag": "welcomed"}])
 >>> [s for s, _ in a.walk()]
 ['step1', 'step2']

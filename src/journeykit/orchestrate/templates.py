@@ -291,8 +291,8 @@ def render_text(text: str, scope: Scope, *, escape_html: bool = False) -> str:
 def render_value(value: Any, scope: Scope) -> Any:
     """Render strings inside a JSON-like value; a string that is one placeholder keeps its type.
 
-    >>> render_value({"n": "{{ events['Signed Up'] }}", "s": "x{{ 1 }}"},
-    ...              {"events": {"Signed Up": 2}})
+    >>> render_value({"n": "{{ events['Account Created'] }}", "s": "x{{ 1 }}"},
+    ...              {"events": {"Account Created": 2}})
     {'n': 2, 's': 'x1'}
     """
     if isinstance(value, str):
