@@ -202,6 +202,7 @@ def test_preview_from_the_workspace(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert '"v": 9' in result.output  # the latest checkout
     assert "no e-mail address" in result.output  # the person has no e-mail trait
+    assert "Subject: Hello, £9.00 waiting" in result.output  # the content shows all the same
 
 
 def test_test_send_reaches_real_smtp_and_http(tmp_path: Path) -> None:

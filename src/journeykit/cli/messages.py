@@ -103,8 +103,9 @@ def _person(
 
 def _show(m: Rendered) -> None:
     console.print(f"[bold]{escape(m.step_id)}[/bold] ({m.kind}, channel {escape(m.channel)})")
+    if m.error:
+        console.print(f"  [red]{escape(m.error)}[/red]")
     if m.payload is None:
-        console.print(f"  [red]{escape(m.error or '')}[/red]")
         return
     p = m.payload
     if m.kind == "email":

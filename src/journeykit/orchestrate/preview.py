@@ -19,6 +19,7 @@ idempotency key, outside the outbox.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Mapping
@@ -34,7 +35,7 @@ from .batch import scope_of, trigger_context
 from .clock import SystemClock, to_utc_naive
 from .payloads import build_payload
 from .runtime import Compiled, Journey, Profile, idempotency_key, is_message, journey_id
-from .spec import Automation, EmitAction
+from .spec import Automation, EmailAction, EmitAction
 from .state import StateStore, journeys_t, profiles_t
 from .transports import OutboxMessage, Transport
 
@@ -47,8 +48,9 @@ class Rendered:
         step_id: the step.
         kind: ``email``, ``webhook``, ``crm_task`` or ``emit``.
         channel: the step's channel.
-        payload: what would be sent (None when it cannot be rendered).
-        error: why it cannot be rendered (the message would be dead-lettered).
+        payload: what would be sent (None when it cannot be rendered; an e-mail without an
+            address still shows its content, with ``to`` None).
+        error: why it cannot be sent as is (the message would be dead-lettered).
     """
 
     step_id: str
@@ -127,7 +129,15 @@ def preview(
         try:
             out.append(Rendered(sid, kind, channel, build_payload(s, scope, c, j, sid, key, when)))
         except (InputError, TypeError, ValueError) as exc:
-            out.append(Rendered(sid, kind, channel, None, f"cannot render the message: {exc}"))
+            error = f"cannot render the message: {exc}"
+            payload = None
+            if isinstance(s, EmailAction) and "no e-mail address" in str(exc):
+                # show the content anyway: the address is what is missing
+                with contextlib.suppress(InputError, TypeError, ValueError):
+                    stand_in = s.model_copy(update={"to": "nobody@preview.invalid"})
+                    payload = build_payload(stand_in, scope, c, j, sid, key, when)
+                    payload["to"] = None
+            out.append(Rendered(sid, kind, channel, payload, error))
     return out
 
 
@@ -166,7 +176,7 @@ def send_test(
     nothing is recorded in the outbox."""
     outcomes = []
     for m in messages:
-        if m.payload is None:
+        if m.payload is None or (m.error and m.kind != "email"):
             outcomes.append((m.step_id, f"not sent: {m.error}"))
             continue
         payload = dict(m.payload)
