@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
-from journeykit.cli.main import CsvOpt, JsonOpt, WorkspaceOpt, app, console, open_ws, show_frame
+from journeykit.cli.main import (
+    CsvOpt,
+    JsonOpt,
+    WorkspaceOpt,
+    app,
+    console,
+    given_workspace,
+    open_ws,
+    show_frame,
+)
 
 if TYPE_CHECKING:
     from journeykit.store import Workspace
@@ -81,6 +90,7 @@ def validate(
             "--workspace",
             "-w",
             help="Also check event names, properties and traits against this workspace.",
+            callback=given_workspace,
         ),
     ] = None,
 ) -> None:
