@@ -66,8 +66,6 @@ def _person(
         if profile is None:
             raise NotFound("person in the orchestration state", person, [])
         return person, profile, trigger, f"profile from {state}"
-    if "://" not in str(workspace) and not workspace.is_dir():
-        raise NotFound("workspace", str(workspace), [])
     ws = open_ws(workspace)
     from journeykit.ingest.identity import resolve
 

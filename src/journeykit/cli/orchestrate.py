@@ -114,12 +114,9 @@ def validate(
 
 def _check_workspace(automations: list[Any], workspace: Path) -> list[Any]:
     """Event names, properties and traits of ``automations`` against a workspace."""
-    from journeykit.errors import NotFound
     from journeykit.journey.spec_check import closest_names, event_names
     from journeykit.orchestrate.checks import check, mentions
 
-    if "://" not in str(workspace) and not workspace.is_dir():
-        raise NotFound("workspace", str(workspace), [])
     ws = open_ws(workspace)
     listened = sorted({n for a in automations for n in mentions(a).listened})
     properties: dict[str, set[str]] = {}
