@@ -185,3 +185,29 @@ def test_cut_positions_is_optimal(values: list[float], k: int) -> None:
     arr = np.array(values)
     cost = sum(float(np.var(arr[labels == c]) * (labels == c).sum()) for c in range(k_eff))
     assert cost == pytest.approx(brute_force(values, k_eff), abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [("u1", "ping", {})],
+        [(f"u{i}", e, {}) for i, e in enumerate(["a", "b", "c"])],
+        [(f"u{i % 5}", e, {"channel": None}) for i, e in enumerate(["open", "view", "buy"] * 6)],
+        [(f"u{i}", "paid", {"revenue": 5.0}) for i in range(5)],
+    ],
+    ids=["one event", "one event each", "no properties or channels", "only conversions"],
+)
+def test_thin_data_gives_a_valid_spec_and_says_what_it_could_not_decide(
+    ws: Workspace, rows: list[tuple[str, str, dict[str, object]]]
+) -> None:
+    load(
+        ws,
+        [
+            {"ts": f"2026-01-01T10:{i:02d}:00", "user_id": u, "event": e, **extra}
+            for i, (u, e, extra) in enumerate(rows)
+        ],
+    )
+    result = infer_spec(ws)
+    assert load_spec(result.yaml) == result.spec
+    assert result.undecided  # thin data leaves questions, and says which
+    assert {e for _, e, _ in rows} <= set(result.spec.stage_of_event)
