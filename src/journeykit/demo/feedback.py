@@ -9,15 +9,18 @@ often the worse the mood), and otherwise about a theme typical of the touchpoint
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from journeykit.demo import frame as fr
-from journeykit.demo.comments import SET, make_texts
+from journeykit.demo.comments import RETAIL, SET, CommentBook, make_texts
 from journeykit.demo.people import Block
-from journeykit.demo.vocab import EV, SURVEYS
+from journeykit.demo.vocab import SURVEYS
 
 GOOD, NEUTRAL, BAD = 0, 1, 2
 COMMENT_SHARE = 0.62  # answers that come with a comment
@@ -53,7 +56,9 @@ _SCORES: dict[str, tuple[tuple[tuple[int, ...], tuple[float, ...]], ...]] = {
 _SCORES["rating"] = _SCORES["csat"]
 
 #: Usual comment themes by context and mood: (template set, weight).
-_USUAL: dict[str, tuple[tuple[tuple[tuple[str, str], float], ...], ...]] = {
+#: Per mood (good, neutral, bad): the usual template sets, (theme, sentiment), with weights.
+Usual = tuple[tuple[tuple[tuple[str, str], float], ...], ...]
+_USUAL: dict[str, Usual] = {
     "online": (
         (
             (("easy_checkout", "positive"), 0.3),
@@ -109,25 +114,51 @@ def scores(rng: np.random.Generator, scale: str, mood: np.ndarray) -> np.ndarray
     return out
 
 
+@dataclass(frozen=True)
+class Voice:
+    """How a scenario's customers write: its comment book and usual themes per context.
+
+    ``usual[context]`` holds, per mood (good, neutral, bad), the template sets a comment
+    without an issue is drawn from, with weights.
+    """
+
+    book: CommentBook
+    usual: Mapping[str, Usual]
+
+
+#: The retailer's customers.
+RETAIL_VOICE = Voice(book=RETAIL, usual=_USUAL)
+
+
 def comment_sets(
-    rng: np.random.Generator, context: str, mood: np.ndarray, issue: np.ndarray
+    rng: np.random.Generator,
+    context: str,
+    mood: np.ndarray,
+    issue: np.ndarray,
+    voice: Voice = RETAIL_VOICE,
 ) -> np.ndarray:
     """The template set of each comment: the issue's, or a usual one for context and mood."""
     n = len(mood)
     out = np.zeros(n, dtype=np.int64)
     pick = rng.random(n)
-    for m, choices in enumerate(_USUAL[context]):
+    for m, choices in enumerate(voice.usual[context]):
         idx = np.flatnonzero(mood == m)
         weights = np.cumsum([w for _s, w in choices])
         which = np.minimum(np.searchsorted(weights, pick[idx] * weights[-1]), len(choices) - 1)
-        out[idx] = np.array([SET[s] for s, _w in choices])[which]
+        out[idx] = np.array([voice.book.set[s] for s, _w in choices])[which]
     forced = (issue >= 0) & (rng.random(n) < FORCE[mood])
     return np.where(forced, issue, out)
 
 
+class _Drawing(Protocol):
+    """Anything holding the random stream of a block (a retail or a bank block)."""
+
+    rng: np.random.Generator
+
+
 def add_surveys(
     parts: fr.Parts,
-    b: Block,
+    b: _Drawing,
     *,
     survey: str,
     touchpoint: str,
@@ -140,15 +171,19 @@ def add_surveys(
     ref: pa.Array,
     serial: np.ndarray,
     ident: dict,
+    event: str = "Survey Answered",
+    voice: Voice = RETAIL_VOICE,
 ) -> None:
-    """Answers to one survey about one touchpoint (``ref`` names the order, chat or call)."""
+    """Answers (``event``) to one survey about one touchpoint (``ref`` names the order, chat,
+    call, visit or application)."""
     rng, n = b.rng, len(person)
     if n == 0:
         return
     score = scores(rng, survey, mood)
-    sets = comment_sets(rng, context, mood, issue)
+    sets = comment_sets(rng, context, mood, issue, voice)
     has = rng.random(n) < COMMENT_SHARE
-    comment = pc.if_else(pa.array(has), make_texts(rng, sets), pa.scalar(None, pa.string()))
+    texts = voice.book.make_texts(rng, sets)
+    comment = pc.if_else(pa.array(has), texts, pa.scalar(None, pa.string()))
     props = fr.obj(
         n,
         [
@@ -160,14 +195,14 @@ def add_surveys(
         ],
     )
     parts.add(
-        "Survey Answered",
+        event,
         person,
         ts,
         props,
         channel="survey",
         meta={
             "survey": np.full(n, SURVEYS.index(survey)),
-            "touchpoint": np.full(n, EV[touchpoint]),
+            "touchpoint": np.full(n, parts.vocab.codes[touchpoint]),
             "score": score,
             "serial": serial,
             "comment": comment,

@@ -7,17 +7,14 @@ by letter), a score from the mood, and sometimes a comment about what went wrong
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from journeykit.demo import feedback
 from journeykit.demo import frame as fr
 from journeykit.demo.bank.comments import BOOK, SET
 from journeykit.demo.bank.people import Block
-from journeykit.demo.bank.vocab import EV, SURVEYS
-from journeykit.demo.feedback import COMMENT_SHARE, FORCE, GOOD, moods, scores
+from journeykit.demo.feedback import Usual, Voice, moods
 
 NO_ISSUE = -1
 ISSUE = {
@@ -29,7 +26,7 @@ ISSUE = {
 }
 
 #: Usual comment sets by context and mood (good, neutral, bad): (set, weight).
-_USUAL: dict[str, tuple[tuple[tuple[tuple[str, str], float], ...], ...]] = {
+_USUAL: dict[str, Usual] = {
     "call": (
         ((("general", "positive"), 0.7), (("rates_fees", "positive"), 0.3)),
         ((("general", "neutral"), 1.0),),
@@ -57,20 +54,7 @@ _USUAL: dict[str, tuple[tuple[tuple[tuple[str, str], float], ...], ...]] = {
 }
 
 
-def comment_sets(
-    rng: np.random.Generator, context: str, mood: np.ndarray, issue: np.ndarray
-) -> np.ndarray:
-    """The template set of each comment: the issue's, or a usual one for context and mood."""
-    n = len(mood)
-    out = np.zeros(n, dtype=np.int64)
-    pick = rng.random(n)
-    for m, choices in enumerate(_USUAL[context]):
-        idx = np.flatnonzero(mood == m)
-        weights = np.cumsum([w for _s, w in choices])
-        which = np.minimum(np.searchsorted(weights, pick[idx] * weights[-1]), len(choices) - 1)
-        out[idx] = np.array([SET[s] for s, _w in choices])[which]
-    forced = (issue >= 0) & (rng.random(n) < FORCE[mood])
-    return np.where(forced, issue, out)
+VOICE = Voice(book=BOOK, usual=_USUAL)
 
 
 def add_surveys(
@@ -91,44 +75,28 @@ def add_surveys(
     ident: dict,
 ) -> None:
     """``survey_completed`` answers about one touchpoint (``ref`` names the application,
-    call or visit); only those before the end of the window are kept."""
-    rng, n = b.rng, len(person)
+    call or visit), moods drawn from ``p_good`` / ``p_bad``; only those before the end of the
+    window are kept."""
     keep = np.flatnonzero(ts < b.world.end_us)
     person, ts, p_good, p_bad, issue, serial = (
         a[keep] for a in (person, ts, p_good, p_bad, issue, serial)
     )
     ref = ref.take(pa.array(keep))
     ident = {k: v[keep] if isinstance(v, np.ndarray) else v for k, v in ident.items()}
-    n = len(person)
-    if n == 0:
-        return
-    mood = moods(rng, p_good, p_bad)
-    score = scores(rng, survey, mood)
-    sets = comment_sets(rng, context, mood, issue)
-    has = rng.random(n) < COMMENT_SHARE
-    comment = pc.if_else(pa.array(has), BOOK.make_texts(rng, sets), pa.scalar(None, pa.string()))
-    parts.add(
-        "survey_completed",
-        person,
-        ts,
-        fr.obj(
-            n,
-            [
-                ("survey", json.dumps(survey)),
-                ("score", fr.number(score)),
-                ("comment", fr.text(comment)),
-                ("touchpoint", json.dumps(touchpoint)),
-                (ref_key, fr.text(ref)),
-            ],
-        ),
-        channel="survey",
-        meta={
-            "survey": np.full(n, SURVEYS.index(survey)),
-            "touchpoint": np.full(n, EV[touchpoint]),
-            "score": score,
-            "serial": serial,
-            "comment": comment,
-            "good": mood == GOOD,
-        },
-        **ident,
+    feedback.add_surveys(
+        parts,
+        b,
+        survey=survey,
+        touchpoint=touchpoint,
+        context=context,
+        person=person,
+        ts=ts,
+        mood=moods(b.rng, p_good, p_bad),
+        issue=issue,
+        ref_key=ref_key,
+        ref=ref,
+        serial=serial,
+        ident=ident,
+        event="survey_completed",
+        voice=VOICE,
     )
