@@ -158,7 +158,6 @@ def test_voc(ws: Workspace) -> None:
     assert answers.score.mean() == pytest.approx(R["mean_rating"])
 
 
-@PENDING
 def test_the_map(ws: Workspace) -> None:
     from journeykit.journey import build_map
 
