@@ -149,6 +149,8 @@ def test_graceful_shutdown_loads_the_spool(launch, uid):
     # uvicorn stops gracefully, then re-raises the signal for the conventional exit status
     assert srv.stop(signal.SIGTERM) in (0, -signal.SIGTERM)
     assert _count(srv.workspace, user) == 50
+    # everything is loaded: the raw messages left the disk with their segments
+    assert not list((srv.workspace / "spool").glob("*.seg"))
     assert any(
         "collector stopped" in line and '"flushed": true' in line for line in srv.log_lines()
     )
@@ -163,7 +165,7 @@ def test_crash_replays_the_spool_once(launch, uid):
     srv.stop(signal.SIGKILL)  # acknowledged, spooled, never loaded
     again = launch(srv.workspace, keys=srv.keys)
     again.flush()
-    again.stop()
+    again.stop(signal.SIGKILL)  # loaded and committed; the loaded segment is still on disk
     ids = _ids(srv.workspace, user)
     assert len(ids) == 30 and len(set(ids)) == 30
     # a crash between a load and its commit replays loaded records: nothing is stored twice

@@ -1,8 +1,9 @@
 """One person: their unified timeline, an export of everything kept about them, erasure.
 
 Erasure (GDPR "right to be forgotten") removes the person's events, identifiers, links, merges,
-traits and profile, the rejected rows that mention any of their identifiers (in the table and
-in the workspace's rejects files), and says what it removed.
+traits and profile, the rejected rows and dead letters that mention any of their identifiers
+(in the table and in the workspace's files), rewrites the database file so that none of it
+stays readable in its bytes, and says what it removed.
 """
 
 from __future__ import annotations
@@ -133,71 +134,136 @@ def export_person_json(ws: Workspace, identifier: str, *, indent: int | None = N
 
 @dataclass(frozen=True)
 class ForgetReport:
-    """What erasing a person removed, table by table (and rejects files rewritten)."""
+    """What erasing a person removed, table by table, and the files rewritten.
+
+    ``files_rewritten`` lists the side files (rejects CSVs, the collector's dead letters)
+    that held the person's identifiers; ``store_rewritten`` says the database file was
+    rewritten so that the deleted rows are gone from its bytes too.
+    """
 
     person_id: str
     identifiers: list[str]
     removed: dict[str, int] = field(default_factory=dict)
     files_rewritten: list[str] = field(default_factory=list)
+    store_rewritten: bool = False
 
 
-def forget(ws: Workspace, identifier: str) -> ForgetReport:
-    """Erase a person from every table of the workspace.
+#: Side files of a workspace that may hold raw messages or rows, one record a line:
+#: the loader's rejects and the collector's dead letters.
+LINE_FILES = ("rejects/*.csv", "spool/dead/*.jsonl")
+
+#: What may stand between the digits of a phone number as people write it.
+_PHONE_GAP = "[ ().\\-/]*"
+
+
+def erasure_patterns(kinds_values: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    """How a person's identifiers are found in raw text: substrings and regular expressions.
+
+    Substrings are lower-cased values, also as JSON writes them (escaped). Phone numbers are
+    stored normalised (``+15550109999``) but sent as written (``+1 (555) 010-9999``), so each
+    is also a pattern of its digits with any of space, brackets, dots, dashes and slashes
+    between them, not inside a longer number. The patterns are in the syntax Python's ``re``
+    and DuckDB's (RE2) share.
+
+    >>> subs, pats = erasure_patterns([("phone", "+15550109")])
+    >>> import re
+    >>> bool(re.search(pats[0], 'x,"+1 (555) 010-9",y')), bool(re.search(pats[0], "915550109"))
+    (True, False)
+    """
+    subs: set[str] = set()
+    patterns: set[str] = set()
+    for kind, value in kinds_values:
+        if not value:
+            continue
+        subs.add(value.lower())
+        subs.add(json.dumps(value)[1:-1].lower())
+        digits = re.sub(r"[^0-9]", "", value)
+        if kind == "phone" and len(digits) >= 5:
+            patterns.add("(^|[^0-9])(\\+|00)?" + _PHONE_GAP.join(digits) + "([^0-9]|$)")
+    return sorted(subs), sorted(patterns)
+
+
+def _mentions(text: str, subs: list[str], patterns: list[re.Pattern[str]]) -> bool:
+    lowered = text.lower()
+    return any(s in lowered for s in subs) or any(p.search(text) for p in patterns)
+
+
+def forget(ws: Workspace, identifier: str, *, rewrite_store: bool = True) -> ForgetReport:
+    """Erase a person from every table of the workspace, and from its files' bytes.
+
+    Removes their events, identities, links, merges, traits and profile; the rejected rows
+    and dead letters that mention any of their identifiers, as stored (normalised) or as
+    sent (an e-mail in any case, a phone number as written); then rewrites the database
+    file, since DuckDB leaves deleted rows readable in the file until its blocks are reused
+    (``rewrite_store=False`` skips that, for erasing many people before one rewrite with
+    :meth:`journeykit.store.Workspace.rewrite`).
 
     Raises:
         NotFound: no person has that identifier.
     """
     store = ws.store
     person = resolve(store, identifier)
-    idents = [
-        r[0]
-        for r in store.fetchall(
-            "SELECT identifier FROM identities WHERE person_id = ? ORDER BY 1", [person]
+    with store.lock:
+        found = store.fetchall(
+            "SELECT identifier, kind, value FROM identities WHERE person_id = ? ORDER BY 1",
+            [person],
         )
-    ]
-    values = [
-        r[0]
-        for r in store.fetchall(
-            "SELECT DISTINCT value FROM identities WHERE person_id = ?", [person]
-        )
-    ]
-    removed: dict[str, int] = {}
-    params = {"p": person, "ids": idents, "vals": values}
-    statements = {
-        "events": "DELETE FROM events WHERE person_id = $p",
-        "merges": "DELETE FROM merges WHERE link_id IN (SELECT link_id FROM identity_links "
-        "WHERE a IN (SELECT unnest($ids::VARCHAR[])) OR b IN (SELECT unnest($ids::VARCHAR[])))",
-        "identity_links": "DELETE FROM identity_links WHERE a IN (SELECT unnest($ids::VARCHAR[])) "
-        "OR b IN (SELECT unnest($ids::VARCHAR[]))",
-        "traits": "DELETE FROM traits WHERE identifier IN (SELECT unnest($ids::VARCHAR[]))",
-        "identities": "DELETE FROM identities WHERE person_id = $p",
-        "people": "DELETE FROM people WHERE person_id = $p",
-        "rejects": "DELETE FROM rejects WHERE list_bool_or([contains(lower(raw), lower(v)) "
-        "FOR v IN $vals::VARCHAR[]])",
-    }
-    with store.lock, store.transaction() as cur:
-        for table, sql in statements.items():
-            used = {k: v for k, v in params.items() if f"${k}" in sql}
-            count = cur.execute(sql, used).fetchone()
-            removed[table] = int(count[0]) if count else 0
-    files = _scrub_rejects_files(ws, values)
-    return ForgetReport(person, idents, removed, files)
+        idents = [r[0] for r in found]
+        subs, patterns = erasure_patterns([(r[1], r[2]) for r in found])
+        removed: dict[str, int] = {}
+        params = {"person": person, "ids": idents, "subs": subs, "phones": patterns}
+        statements = {
+            "events": "DELETE FROM events WHERE person_id = $person",
+            "merges": "DELETE FROM merges WHERE link_id IN (SELECT link_id FROM identity_links "
+            "WHERE a IN (SELECT unnest($ids::VARCHAR[])) "
+            "OR b IN (SELECT unnest($ids::VARCHAR[])))",
+            "identity_links": "DELETE FROM identity_links "
+            "WHERE a IN (SELECT unnest($ids::VARCHAR[])) "
+            "OR b IN (SELECT unnest($ids::VARCHAR[]))",
+            "traits": "DELETE FROM traits WHERE identifier IN (SELECT unnest($ids::VARCHAR[]))",
+            "identities": "DELETE FROM identities WHERE person_id = $person",
+            "people": "DELETE FROM people WHERE person_id = $person",
+            "rejects": "DELETE FROM rejects WHERE "
+            "coalesce(list_bool_or([contains(lower(raw), v) FOR v IN $subs::VARCHAR[]]), false) "
+            "OR coalesce(list_bool_or([regexp_matches(raw, x) FOR x IN $phones::VARCHAR[]]), false)",
+        }
+        with store.transaction() as cur:
+            for table, sql in statements.items():
+                used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
+                count = cur.execute(sql, used).fetchone()
+                removed[table] = int(count[0]) if count else 0
+        # the collector writes dead letters holding the store's lock: none is lost meanwhile
+        files = _scrub_line_files(ws, subs, [re.compile(p) for p in patterns])
+        if rewrite_store:
+            ws.rewrite()
+    return ForgetReport(person, idents, removed, files, rewrite_store)
 
 
-def _scrub_rejects_files(ws: Workspace, values: list[str]) -> list[str]:
-    folder = ws.path / "rejects"
-    if not folder.is_dir() or not values:
+def _scrub_line_files(ws: Workspace, subs: list[str], patterns: list[re.Pattern[str]]) -> list[str]:
+    """Drop the lines (CSV records) of the side files that mention the person; atomically."""
+    if not subs and not patterns:
         return []
-    lowered = [v.lower() for v in values if v]
     rewritten = []
-    for path in sorted(folder.glob("*.csv")):
-        with path.open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
-        kept = [r for r in rows if not any(v in ",".join(r).lower() for v in lowered)]
-        if len(kept) != len(rows):
-            with path.open("w", newline="", encoding="utf-8") as fh:
+    for path in sorted(p for pattern in LINE_FILES for p in ws.path.glob(pattern)):
+        with path.open(newline="", encoding="utf-8", errors="surrogateescape") as fh:
+            if path.suffix == ".csv":  # a CSV record may span lines
+                rows = list(csv.reader(fh))
+                kept = [r for r in rows if not _mentions(",".join(r), subs, patterns)]
+            else:
+                rows = fh.read().splitlines(keepends=True)
+                kept = [r for r in rows if not _mentions(r, subs, patterns)]
+        if len(kept) == len(rows):
+            continue
+        tmp = path.with_name(path.name + ".tmp")
+        with tmp.open("w", newline="", encoding="utf-8", errors="surrogateescape") as fh:
+            if path.suffix == ".csv":
                 csv.writer(fh).writerows(kept)
-            rewritten.append(str(path))
+            else:
+                fh.writelines(kept)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        rewritten.append(str(path))
     return rewritten
 
 

@@ -173,12 +173,14 @@ def router() -> APIRouter:
         state = _state(request)
         # load what is spooled and let the spool files that held it go, then erase
         _flush(state, rotate=True)
-        report = forget(state.ws, spec.identifier)
+        with state.query_lock:  # the store's file is rewritten: no analysis runs meanwhile
+            report = forget(state.ws, spec.identifier)
         return {
             "person_id": report.person_id,
             "identifiers": report.identifiers,
             "removed": report.removed,
             "files_rewritten": report.files_rewritten,
+            "store_rewritten": report.store_rewritten,
         }
 
     @api.get("/spool", response_model=SpoolStatusModel, openapi_extra=extra)

@@ -225,6 +225,8 @@ def _close_state(state: Any, settings: ServerSettings) -> None:
     log.info("collector stopping: loading what is spooled")
     state.spool.close()
     flushed = state.loader.stop(settings.shutdown_timeout_seconds)
+    if flushed:  # what the spool held is in the store: its raw messages leave the disk
+        state.spool.drop_loaded()
     log.info(
         "collector stopped",
         extra={

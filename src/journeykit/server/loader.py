@@ -275,7 +275,8 @@ class Loader:
             dead += self._load(batch, received)
             self.stats.last_load_seconds = time.perf_counter() - started
         if dead:
-            self.spool.dead_letters(dead)
+            with self.ws.store.lock:  # erasure rewrites the dead letters holding it
+                self.spool.dead_letters(dead)
             self.stats.dead_letters += len(dead)
             log.error(
                 "messages the store cannot take were set aside in the dead letters",

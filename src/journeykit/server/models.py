@@ -277,7 +277,12 @@ class ForgetResponse(BaseModel):
     person_id: str
     identifiers: list[str]
     removed: dict[str, int]
-    files_rewritten: list[str]
+    files_rewritten: list[str] = Field(
+        description="Side files (rejects, dead letters) that held the person's identifiers."
+    )
+    store_rewritten: bool = Field(
+        False, description="The database file was rewritten: nothing erased stays in its bytes."
+    )
 
 
 class SpoolStatus(BaseModel):

@@ -486,6 +486,17 @@ class Spool:
             os.close(self._fd)
             self._fd = -1
 
+    def drop_loaded(self) -> bool:
+        """After :meth:`close`: delete every segment when all of it is loaded (a clean stop).
+
+        Loaded messages then leave the disk at once instead of when their segment is next
+        used up. True when the spool was empty of unloaded records and its files are gone.
+        """
+        if not self._closing or self._committed < self._durable:
+            return False
+        self.commit(Position(self._current + 1, 0))
+        return True
+
 
 def _settle(waiters: list[Any], error: BaseException | None) -> None:
     """Wake the requests of one flush: thread futures directly, asyncio ones per loop."""

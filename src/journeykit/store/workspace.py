@@ -7,6 +7,7 @@ view of the tables that analytics query, and the summary.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -42,20 +43,28 @@ class Store:
         self, path: str | Path, *, memory_limit: str = "2GB", threads: int | None = None
     ) -> None:
         self.path = str(path)
-        try:
-            self._con = duckdb.connect(self.path)
-            self._con.execute("SET TimeZone='UTC'")
-            self._con.execute("SET enable_progress_bar=false")
-            self._con.execute(f"SET memory_limit='{_safe_setting(memory_limit)}'")
-            if threads:
-                self._con.execute(f"SET threads={int(threads)}")
-            # Ibis emits '->' lambdas for array maps; DuckDB 2 wants them enabled explicitly.
-            self._con.execute("SET lambda_syntax='ENABLE_SINGLE_ARROW'")
-        except duckdb.Error as exc:
-            raise WorkspaceError(f"cannot open the store at {self.path}: {exc}") from exc
+        self._memory_limit = _safe_setting(memory_limit)
+        self._threads = threads
+        self._con = self._connect()
         self._local = threading.local()
+        # bumped when the connection is replaced (see rewrite): cursors of the old one go
+        self._generation = 0
         self.lock = threading.RLock()
         self._create_tables()
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        try:
+            con = duckdb.connect(self.path)
+            con.execute("SET TimeZone='UTC'")
+            con.execute("SET enable_progress_bar=false")
+            con.execute(f"SET memory_limit='{self._memory_limit}'")
+            if self._threads:
+                con.execute(f"SET threads={int(self._threads)}")
+            # Ibis emits '->' lambdas for array maps; DuckDB 2 wants them enabled explicitly.
+            con.execute("SET lambda_syntax='ENABLE_SINGLE_ARROW'")
+        except duckdb.Error as exc:
+            raise WorkspaceError(f"cannot open the store at {self.path}: {exc}") from exc
+        return con
 
     def _create_tables(self) -> None:
         for name, ddl in TABLES.items():
@@ -72,10 +81,11 @@ class Store:
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for the calling thread (DuckDB connections are not shared across threads)."""
         cur = getattr(self._local, "cursor", None)
-        if cur is None:
+        if cur is None or self._local.generation != self._generation:
             cur = self._con.cursor()
             cur.execute("SET TimeZone='UTC'")
             self._local.cursor = cur
+            self._local.generation = self._generation
         return cur
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
@@ -117,9 +127,58 @@ class Store:
                 raise
             cur.execute("COMMIT")
 
+    def rewrite(self) -> None:
+        """Rewrite the database file with only what it holds now, and swap it in atomically.
+
+        DuckDB does not zero what it frees: deleted rows stay readable in the file's bytes
+        (in freed blocks, and in row groups that still hold live rows) even after a
+        checkpoint. Erasure calls this so that what it deleted leaves the disk's files: the
+        live data is copied to a fresh file (``COPY FROM DATABASE``), which replaces the old
+        one. Cursors of other threads move to the new connection on their next use.
+
+        Raises:
+            StoreError: the copy failed (the old file is left as it was).
+        """
+        if self.path == ":memory:":
+            return
+        path = Path(self.path)
+        fresh = path.with_name(path.name + ".rewrite")
+        with self.lock:
+            for stale in (fresh, fresh.with_name(fresh.name + ".wal")):
+                stale.unlink(missing_ok=True)
+            con = self._con
+            try:
+                con.execute("CHECKPOINT")
+                name = con.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
+                quoted = str(fresh).replace("'", "''")
+                con.execute(f"ATTACH '{quoted}' AS jk_rewrite")
+                try:
+                    con.execute(f'COPY FROM DATABASE "{name}" TO jk_rewrite')
+                    con.execute("CHECKPOINT jk_rewrite")
+                finally:
+                    con.execute("DETACH jk_rewrite")
+            except duckdb.Error as exc:
+                fresh.unlink(missing_ok=True)
+                raise StoreError(f"rewriting the store failed: {exc}", exc) from exc
+            _fsync(fresh)
+            con.close()
+            os.replace(fresh, path)
+            path.with_name(path.name + ".wal").unlink(missing_ok=True)
+            _fsync(path.parent)
+            self._con = self._connect()
+            self._generation += 1
+
     def close(self) -> None:
         """Close the connection."""
         self._con.close()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _safe_setting(value: str) -> str:
@@ -221,6 +280,11 @@ class Workspace:
             ),
             spend=float(s.scalar("SELECT coalesce(sum(amount), 0) FROM spend") or 0.0),
         )
+
+    def rewrite(self) -> None:
+        """Rewrite the store's file with only its live data (see :meth:`Store.rewrite`)."""
+        self.store.rewrite()
+        self._ibis = None  # the Ibis backend held the old connection
 
     def close(self) -> None:
         """Close the workspace's store."""
