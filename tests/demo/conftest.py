@@ -103,11 +103,13 @@ def bank(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 
 @pytest.fixture(scope="session")
 def bank_ws(bank: Demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    """The 4,000-people bank loaded into a workspace, with its ad spend."""
+    """The 4,000-people bank loaded into a workspace, with its ad spend and its spec."""
     from journeykit.ingest import load, load_spend
+    from journeykit.journey import demo_spec_path, set_spec
 
     ws = journeykit.open(tmp_path_factory.mktemp("bank-ws") / "ws")
     load(ws, list(bank.files.events), source_name="demo")
     load_spend(ws, bank.files.spend)
+    set_spec(ws, demo_spec_path("bank"), by="test")
     yield ws
     ws.close()

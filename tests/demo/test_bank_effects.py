@@ -1,7 +1,7 @@
 """Every effect planted in the demo bank, found through journeykit's public analytics.
 
-The bank is loaded into a workspace (4,000 people); funnels, breakdowns, KPIs and the journey
-map must find each planted effect where ground_truth.json says it is, at the size it measured.
+The bank is loaded into a workspace (4,000 people); funnels, breakdowns, KPIs, the voice of
+the customer and the journey map must find each planted effect where ground_truth.json says it is, at the size it measured.
 The generator counts per application or call; each funnel below has one unit per person, and
 the bank gives each person at most one application of a kind, so the counts agree exactly.
 """
@@ -182,3 +182,52 @@ def test_the_journey_map_finds_the_planted_problems(bank, bank_ws):
     everyone = touchpoints[(touchpoints.persona == "All people") & (touchpoints.period == "all")]
     calls = everyone.set_index("touchpoint").loc["Call centre"]
     assert calls.answers > 0 and calls.median_wait > 0
+
+
+@pytest.fixture(scope="module")
+def answers(bank_ws):
+    from journeykit import voc
+
+    return voc.survey_responses(bank_ws, surveys=["nps", "csat", "ces"])
+
+
+def _keywords_of_low_scores(answers, touchpoint: str, survey: str, low: float) -> set[str]:
+    from journeykit import voc
+
+    rows = answers[
+        (answers.touchpoint == touchpoint) & (answers.survey == survey) & (answers.score <= low)
+    ].dropna(subset=["comment"])
+    found = voc.find_themes(rows["comment"], seed=0)
+    top = found.themes.sort_values("n", ascending=False).iloc[0]
+    return set(top["keywords"])
+
+
+@pytest.mark.slow
+def test_voc_links_every_answer_to_its_touchpoint(bank, answers):
+    """The spec's survey event is read with its score and comment fields, each answer at the
+    touchpoint it names, in the numbers the ground truth counts."""
+    assert set(answers.link) == {"named"}
+    count = answers.groupby(["survey", "touchpoint"]).size().to_dict()
+    calls = _effect(bank, "long_call_waits")["measured"]
+    assert count[("csat", "call_centre_contacted")] == (
+        calls["csat_long_wait"]["answers"] + calls["csat_short_wait"]["answers"]
+    )
+    branches = _effect(bank, "bad_branch")["measured"]
+    assert count[("csat", "branch_visited")] == sum(m["csat"]["answers"] for m in branches.values())
+    cards = _effect(bank, "existing_customer_id_reupload")["measured"]
+    assert count[("ces", "card_application_started")] == sum(
+        cards[g]["ces"]["answers"] for g in ("on_file", "upload_required", "new_customer")
+    )
+    letters = _effect(bank, "letters_slower_than_email")["measured"]
+    assert count[("nps", "loan_contract_signed")] == (
+        letters["email"]["nps"]["answers"] + letters["letter"]["nps"]["answers"]
+    )
+
+
+@pytest.mark.slow
+def test_voc_themes_of_unhappy_answers_name_the_planted_causes(answers):
+    """What low scorers write about: the photo ID at card applications, the wait on the phone."""
+    words = _keywords_of_low_scores(answers, "card_application_started", "ces", 3)
+    assert words & {"id", "passport", "documents", "photo", "upload", "scan"}, words
+    words = _keywords_of_low_scores(answers, "call_centre_contacted", "csat", 2)
+    assert words & {"hold", "queue", "minutes", "waited", "wait"}, words
