@@ -1,9 +1,11 @@
-# journeykit: `make run` serves the demo, `make test` runs the whole suite.
+# journeykit: `make run` serves the demo (`make run SCENARIO=bank`: the demo bank),
+# `make test` runs the whole suite.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 WORKSPACE ?= journeykit-data
+SCENARIO ?= retail
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 .PHONY: run test check lint format bench install install-test system-deps clean
@@ -23,7 +25,7 @@ system-deps:
 	@bash scripts/system-deps.sh
 
 run: install
-	$(VENV)/bin/journeykit demo --workspace $(WORKSPACE)
+	$(VENV)/bin/journeykit demo --scenario $(SCENARIO) --workspace $(WORKSPACE)
 	$(VENV)/bin/journeykit summary --workspace $(WORKSPACE)
 	$(VENV)/bin/journeykit serve --workspace $(WORKSPACE)
 
