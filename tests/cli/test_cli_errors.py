@@ -108,3 +108,23 @@ def test_the_installed_command_prints_one_line(args: list[str], says: str) -> No
     assert "Traceback" not in proc.stderr + proc.stdout
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("Error: ") and says in lines[0], proc.stderr
+
+
+def test_an_unexpected_failure_is_one_line_and_debug_shows_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    import journeykit
+    from journeykit.store.workspace import Workspace
+
+    journeykit.open(tmp_path / "ws").close()
+
+    def broken(self: Workspace) -> None:
+        raise RuntimeError("the disk\nis gone")
+
+    monkeypatch.setattr(Workspace, "summary", broken)
+    args = ["summary", "-w", str(tmp_path / "ws")]
+    code, out, err = run(capsys, args)
+    assert_one_line_error(code, out, err, args)
+    assert "unexpected RuntimeError: the disk is gone" in err and "--debug" in err
+    with pytest.raises(RuntimeError, match="the disk"):
+        main(["--debug", *args])

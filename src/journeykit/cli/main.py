@@ -500,8 +500,8 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turning every error a user can cause into one line.
 
     Errors are printed as ``Error: ...`` on stderr, never as a traceback (``--debug`` shows
-    journeykit's own): usage errors (unknown option, bad value, missing argument) exit 2,
-    journeykit errors 1.
+    it): usage errors (unknown option, bad value, missing argument) exit 2, journeykit errors
+    and unexpected ones 1.
     """
     from journeykit.errors import JourneykitError
 
@@ -521,6 +521,18 @@ def main(argv: list[str] | None = None) -> None:
     except usage as exc:
         err.print(f"Error: {_one_line(exc)}", soft_wrap=True, markup=False, highlight=False)
         sys.exit(int(getattr(exc, "exit_code", 2)) or 2)
+    except Exception as exc:  # a bug: say so in one line; --debug shows where
+        if _state["debug"]:
+            raise
+        reason = " ".join(str(exc).split()) or "no message"
+        err.print(
+            f"Error: unexpected {type(exc).__name__}: {reason} (a journeykit bug; run with "
+            "--debug for the traceback)",
+            soft_wrap=True,
+            markup=False,
+            highlight=False,
+        )
+        sys.exit(1)
     if isinstance(code, int) and code:
         sys.exit(code)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -107,7 +107,9 @@ def drivers(
 
 @app.command()
 def predict(
-    target: Annotated[str, typer.Argument(help="churn or conversion.")] = "churn",
+    target: Annotated[
+        Literal["churn", "conversion"], typer.Argument(help="churn or conversion.")
+    ] = "churn",
     workspace: WorkspaceOpt = None,
     window: Annotated[float, typer.Option(help="Days after the cutoff the label looks at.")] = 30.0,
     json_: JsonOpt = False,
