@@ -362,3 +362,14 @@ def test_a_short_window_still_holds_every_effect(tmp_path):
     assert week["start"] >= "2026-08-20" and week["end"] <= "2026-09-30"
     ts = pq.read_table(files.events[0], columns=["ts"]).column("ts").to_pylist()
     assert min(ts).date().isoformat() >= "2026-08-20" and max(ts).date().isoformat() <= "2026-09-30"
+
+
+def test_app_versions_only_on_app_rows(bank):
+    rows = dict(
+        bank.rows(
+            "SELECT channel, count(*) FILTER (WHERE json_extract_string(properties, "
+            "'$.app_version') IS NOT NULL) FROM ev GROUP BY channel"
+        )
+    )
+    assert rows["app"] > 0
+    assert all(n == 0 for channel, n in rows.items() if channel != "app")

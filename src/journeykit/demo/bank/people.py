@@ -59,14 +59,15 @@ class Block:
         return (platform == ANDROID) & self.world.in_weeks(ts, self.bug_weeks)
 
     def version(self, platform: np.ndarray, ts: np.ndarray) -> np.ndarray:
-        """The app version code (into ``ANDROID_VERSIONS``) in use, -1 on the web.
+        """The app version code (into ``ANDROID_VERSIONS``) in use, -1 on the web or in a branch.
 
         Android runs 7.3.2 before the broken weeks, 7.4.0 in them and 7.4.1 after; iOS 7.4.0.
         """
         weeks = self.bug_weeks
         lo, hi = weeks[0], weeks[-1] + WEEK
         android = np.where(ts < lo, 0, np.where(ts < hi, 1, 2))
-        return np.where(platform == WEB, -1, np.where(platform == ANDROID, android, 1))
+        app = (platform != WEB) & (platform >= 0)  # neither the web nor a branch desk
+        return np.where(app, np.where(platform == ANDROID, android, 1), -1)
 
 
 @cache
