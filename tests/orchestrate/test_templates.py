@@ -169,6 +169,13 @@ def test_validation_names_what_a_template_cannot_resolve(body: str, message: str
     assert message in str(err.value) and err.value.line == 6
 
 
+def test_conditions_name_trigger_fields_too() -> None:
+    with pytest.raises(InvalidSpec, match=r"did you mean 'trigger\.properties'"):
+        loads("id: a\ntrigger: {event: A}\nsteps:\n  - branch: {if: trigger.propertis.x > 1}\n")
+    [a] = loads("id: a\ntrigger: {event: A}\nsteps:\n  - branch: {if: trigger.properties.x > 1}\n")
+    assert a.id == "a"
+
+
 def test_conditions_name_journey_fields_too() -> None:
     with pytest.raises(InvalidSpec, match=r"did you mean 'journey\.matched'"):
         loads(

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from journeykit.errors import InputError
 
 from . import suppression
+from .conditions import TRIGGER_FIELDS
 from .flush import write
 from .payloads import build_payload
 from .runtime import (
@@ -66,10 +67,7 @@ class _Message:
 
 def trigger_context(ev: dict[str, Any]) -> str:
     """What a journey keeps of the event that started it (JSON)."""
-    return JSON.encode({k: ev.get(k) for k in _TRIGGER_KEYS})
-
-
-_TRIGGER_KEYS = ("event", "channel", "ts", "properties", "revenue", "event_id")
+    return JSON.encode({k: ev.get(k) for k in sorted(TRIGGER_FIELDS)})
 
 
 def trigger_event(j: Journey) -> dict[str, Any]:

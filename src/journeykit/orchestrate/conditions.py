@@ -59,6 +59,10 @@ ROOTS: frozenset[str] = frozenset(
 JOURNEY_FIELDS: frozenset[str] = frozenset(
     {"matched", "entry", "variant", "group", "automation_id"}
 )
+#: what ``trigger.`` offers: the event that started the journey
+TRIGGER_FIELDS: frozenset[str] = frozenset(
+    {"event", "channel", "ts", "properties", "revenue", "event_id"}
+)
 
 Scope = Mapping[str, Any]
 
@@ -476,11 +480,12 @@ class _Parser:
             else:
                 break
         name = root.text
-        if name == "journey" and keys and keys[0] not in JOURNEY_FIELDS:
-            bad = f"journey.{keys[0]}"
-            hint = did_you_mean(bad, [f"journey.{f}" for f in sorted(JOURNEY_FIELDS)])
+        fields = {"journey": JOURNEY_FIELDS, "trigger": TRIGGER_FIELDS}.get(name)
+        if fields is not None and keys and keys[0] not in fields:
+            bad = f"{name}.{keys[0]}"
+            hint = did_you_mean(bad, [f"{name}.{f}" for f in sorted(fields)])
             raise InvalidFilter(
-                f"unknown name {bad!r}{hint}; journey has: {', '.join(sorted(JOURNEY_FIELDS))}",
+                f"unknown name {bad!r}{hint}; {name} has: {', '.join(sorted(fields))}",
                 text=self.text,
                 position=root.pos,
             )

@@ -28,7 +28,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from journeykit.errors import InputError, InvalidFilter
 
-from .conditions import JOURNEY_FIELDS, ROOTS, Scope, did_you_mean
+from .conditions import JOURNEY_FIELDS, ROOTS, TRIGGER_FIELDS, Scope, did_you_mean
 
 #: the default locale of the formatting filters (a template may pass ``locale=``)
 LOCALE = "en"
@@ -224,7 +224,6 @@ def paths(text: str) -> Iterator[tuple[str, ...]]:
 
 #: the names a template may start with: the condition roots and the trigger event
 TEMPLATE_ROOTS = frozenset({*ROOTS, "trigger"})
-TRIGGER_FIELDS = frozenset({"event", "channel", "ts", "properties", "revenue", "event_id"})
 
 
 def check_template(text: str) -> None:
