@@ -189,6 +189,13 @@ def test_journey_map(read):
     assert r.status_code == 200, r.text
     stages = _rows(r.json(), "stages")
     assert {s["stage"] for s in stages} >= {"browse", "buy"}
+    assert r.json()["warnings"] == []
+    # a spec event the data never has is named, with the closest one
+    typo = {**spec, "goals": [{"name": "Order", "event": "Order Complete"}]}
+    r = read.post("/v1/journey-map", json={"spec": typo, "replicates": 10})
+    assert r.json()["warnings"] == [
+        "event 'Order Complete' never occurs in the data; did you mean 'Order Completed'?"
+    ]
     # without a spec in the request: the workspace's own
     r = read.post("/v1/journey-map", json={"replicates": 10})
     assert r.status_code == 200, r.text

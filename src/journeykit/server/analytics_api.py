@@ -426,4 +426,16 @@ def add_analytics_routes(api: APIRouter, extra: dict[str, Any]) -> None:
             source = load_spec(spec.spec) if spec.spec is not None else current_spec(ws)
             return build_map(ws, source, top=spec.top, replicates=spec.replicates)
 
-        return _run(request, "journey_map", call)
+        def names(ws: Any) -> list[Any]:
+            from journeykit.errors import JourneykitError
+            from journeykit.journey.spec import load_spec
+            from journeykit.journey.spec_check import missing_events
+            from journeykit.journey.workspace_spec import find_spec
+
+            try:
+                source = load_spec(spec.spec) if spec.spec is not None else find_spec(ws)
+            except JourneykitError:
+                return []  # the map itself answers with what is wrong
+            return [] if source is None else missing_events(ws, source)
+
+        return _run(request, "journey_map", call, names)
