@@ -94,17 +94,25 @@ def test_tables_fit_80_columns_with_readable_units(capsys, ws_path):
     assert "€" not in out and "12.50" in out  # revenue, as money
 
 
-def test_a_table_too_wide_for_the_terminal_is_shown_record_by_record():
+def test_a_table_too_wide_for_the_terminal_turns_or_goes_record_by_record():
     from rich.console import Console
 
     from journeykit.cli.output import print_table
 
+    wide = pd.DataFrame([{f"column_{i}": f"value-{i}{r}" for i in range(8)} for r in "ab"])
     console = Console(width=40, record=True, color_system=None)
-    wide = pd.DataFrame([{f"column_{i}": f"value-{i}" for i in range(8)}] * 2)
-    print_table(console, wide, "wide")
+    print_table(console, wide, "few rows")
     text = console.export_text()
     assert max(len(line) for line in text.splitlines()) <= 40
-    assert "column_7  value-7" in text
+    # on its side: a line per column, a column per row
+    assert [line.replace("│", " ").split() for line in text.splitlines() if "column_7" in line] == [
+        ["column_7", "value-7a", "value-7b"]
+    ]
+    console = Console(width=40, record=True, color_system=None)
+    print_table(console, pd.concat([wide] * 5), "many rows")
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 40
+    assert text.count("column_7  value-7a") == 5
 
 
 def test_money_takes_the_currency_of_the_workspace_spec(capsys, ws_path):

@@ -4,7 +4,8 @@ Columns are read by name: ``*_seconds`` and ``*_days`` are durations (``2d 3h``)
 rates (``share``, ``conversion``, ``probability``, ``*_rate``, ...) percentages, money
 (``revenue``, ``clv``, ``cac``, ``aov``, ``spend``, ...) is shown with the journey spec's
 currency. A ``metric`` / ``value`` table is read row by row the same way. A table too wide for
-the terminal is shown one record at a time (``column: value`` lines) instead of being crushed.
+the terminal is turned on its side when it has a few rows (one line per column), else shown
+one record at a time (``column  value`` lines), instead of being crushed.
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ def kind_of(name: str) -> Kind | None:
     ['seconds', 'percent', 'percent', 'money', None]
     """
     key = str(name).lower()
-    if key.endswith("seconds"):
+    if re.search(r"(^|_)seconds(_|$)", key):
         return "seconds"
-    if key.endswith("_days"):
+    if re.search(r"_days(_|$)", key):
         return "days"
     if _PERCENT.search(key):
         return "percent"
@@ -152,10 +153,11 @@ def print_table(
         table.add_column(str(col), overflow="fold", justify="right" if numeric else "left")
     for row in rows:
         table.add_row(*row)
-    if _fits(shown.columns, rows, console.width):
+    columns = [str(c) for c in shown.columns]
+    if _fits(columns, rows, console.width):
         console.print(table)
-    else:
-        _print_records(console, [str(c) for c in shown.columns], rows, title)
+    elif not _print_transposed(console, columns, rows, title):
+        _print_records(console, columns, rows, title)
     if len(frame) > limit:
         console.print(f"[dim]… {len(frame) - limit:,} more rows (all of them with --csv)[/dim]")
 
@@ -168,6 +170,28 @@ def _fits(columns: Any, rows: list[list[str]], width: int) -> bool:
         longest = max((len(r[i]) for r in rows), default=0)
         need += max(len(str(col)), min(longest, 12)) + 3
     return need <= width
+
+
+def _print_transposed(
+    console: Console, columns: list[str], rows: list[list[str]], title: str | None
+) -> bool:
+    """A few wide rows as columns (one line per field), if that fits; whether it did."""
+    from rich.table import Table
+
+    if not rows or len(rows) > 8:
+        return False
+    fields = [[col, *(row[i] for row in rows)] for i, col in enumerate(columns)]
+    headers = [columns[0], *(row[0] for row in rows)]
+    if not _fits(headers, fields, console.width):
+        return False
+    table = Table(title=title, header_style="bold", expand=False)
+    table.add_column(headers[0], style="bold", overflow="fold")
+    for header in headers[1:]:
+        table.add_column(header, overflow="fold", justify="right")
+    for line in fields[1:]:
+        table.add_row(*line)
+    console.print(table)
+    return True
 
 
 def _print_records(
