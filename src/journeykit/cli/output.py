@@ -163,12 +163,12 @@ def print_table(
 
 
 def _fits(columns: Any, rows: list[list[str]], width: int) -> bool:
-    """Whether a table shows well in ``width``: every column gets its header or a short value
-    (up to 12 characters) on one line; longer texts may wrap."""
+    """Whether a table shows well in ``width``: texts may wrap between words, but no word is
+    cut below 12 characters and every header keeps up to 14 on one line."""
     need = 1
     for i, col in enumerate(columns):
-        longest = max((len(r[i]) for r in rows), default=0)
-        need += max(len(str(col)), min(longest, 12)) + 3
+        words = (w for r in rows for w in r[i].split())
+        need += max(min(len(str(col)), 14), min(max((len(w) for w in words), default=0), 12)) + 3
     return need <= width
 
 
