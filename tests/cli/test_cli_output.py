@@ -170,6 +170,7 @@ def test_every_table_command_has_json_and_csv():
         ("automations", "list"),
         ("automations", "stats"),
         ("automations", "backtest"),
+        ("spec", "show"),
     ):
         opts = {o for p in root.commands[group].commands[name].params for o in p.opts}
         if not {"--json", "--csv"} <= opts:

@@ -12,7 +12,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from journeykit.cli.main import WorkspaceOpt, app, console, err, open_ws
+from journeykit.cli.main import (
+    CsvOpt,
+    JsonOpt,
+    WorkspaceOpt,
+    app,
+    console,
+    err,
+    open_ws,
+    show_frame,
+)
 
 if TYPE_CHECKING:
     from journeykit.journey.spec import JourneySpec
@@ -105,6 +114,8 @@ def show(
     version: Annotated[int | None, typer.Option(help="Show this version, not the current.")] = (
         None
     ),
+    json_: JsonOpt = False,
+    csv: CsvOpt = None,
 ) -> None:
     """Print the workspace's current spec (YAML), or its history."""
     from journeykit.errors import NoSpec, NotFound
@@ -115,21 +126,21 @@ def show(
     if not versions:
         raise NoSpec(str(ws.path))
     if history:
-        table = Table(title=f"journey spec of {ws.path}", header_style="bold")
-        for col in ("version", "set at (UTC)", "set by", "note", "name", "stages", "goal"):
-            table.add_column(col, overflow="fold")
-        for v in reversed(versions):
-            spec = v.spec
-            table.add_row(
-                str(v.version) + (" (current)" if v is versions[-1] else ""),
-                v.set_at.strftime("%Y-%m-%d %H:%M:%S"),
-                v.set_by,
-                v.note or "",
-                spec.name,
-                str(len(spec.stages)),
-                ", ".join(spec.goal_events),
-            )
-        console.print(table)
+        import pandas as pd
+
+        rows = [
+            {
+                "version": str(v.version) + (" (current)" if v is versions[-1] else ""),
+                "set_at": v.set_at,
+                "set_by": v.set_by,
+                "note": v.note or "",
+                "name": v.spec.name,
+                "stages": len(v.spec.stages),
+                "goal": ", ".join(v.spec.goal_events),
+            }
+            for v in reversed(versions)
+        ]
+        show_frame(pd.DataFrame(rows), f"journey spec of {ws.path}")
         return
     chosen = versions[-1]
     if version is not None:
