@@ -5,9 +5,10 @@ comment field, and the metric, or the field naming it: ``nps``, ``csat`` or ``ce
 property ``touchpoint`` names the event an answer is about, when known. An answer belongs to the first touchpoint that lists its
 ``touchpoint`` event, else to the touchpoint of the event right before it (``prev_event``).
 
-Scores are put on one scale, -1 (worst) to +1 (best): NPS 0-10, CSAT 1-5 and CES 1-7 (the
-"it was easy" question, higher is better) are stretched linearly. An answer is *negative* when
-it is an NPS detractor (0-6), a CSAT of 1-2, or a CES of 1-3. When a sentiment scorer is given
+Scores are put on one scale, -1 (worst) to +1 (best): NPS 0-10, CSAT 1-5, CES 1-7 (the
+"it was easy" question, higher is better) and review ratings 1-5 are stretched linearly. An
+answer is *negative* when it is an NPS detractor (0-6), a CSAT or a rating of 1-2, or a CES of
+1-3. When a sentiment scorer is given
 (the map passes :func:`journeykit.voc.sentiment.sentiment`), comments get a score in [-1, 1]
 too, and a touchpoint's emotion is the mean of the two sources.
 """
@@ -38,6 +39,8 @@ SCALES: dict[str, tuple[float, float, float]] = {
     "nps": (0.0, 10.0, 6.0),
     "csat": (1.0, 5.0, 2.0),
     "ces": (1.0, 7.0, 3.0),
+    # a review's 1-5 rating reads like a CSAT answer
+    "review": (1.0, 5.0, 2.0),
 }
 _WORD = re.compile(r"[a-z][a-z']+")
 STOPWORDS: frozenset[str] = frozenset(
@@ -103,8 +106,7 @@ def survey_answers(
     settings = plan.spec.settings
     ev = ws.table("events")
     parts = []
-    # reviews (a 1-5 rating) are not on the emotion scales; they reach the map through the VoC
-    for survey in (sv for sv in plan.spec.surveys if sv.metric != "review"):
+    for survey in plan.spec.surveys:
         rows = ev.filter(ev.event == survey.event)
         metric = (
             ibis.literal(survey.metric, "string")

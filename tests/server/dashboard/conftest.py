@@ -94,6 +94,61 @@ def dashboard(demo_ws: Workspace) -> Iterator[Served]:
 
 
 @pytest.fixture(scope="session")
+def bank_ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    """The demo bank (about 1,500 people), loaded, with its shipped spec stored."""
+    from journeykit.demo import generate
+    from journeykit.ingest import load, load_spend
+    from journeykit.journey import demo_spec_path, set_spec
+
+    root = tmp_path_factory.mktemp("dashboard-bank")
+    files = generate(root / "demo", people=DEMO_PEOPLE, scenario="bank")
+    ws = journeykit.open(root / "ws")
+    load(ws, list(files.events), source_name="demo")
+    load_spend(ws, files.spend)
+    set_spec(ws, demo_spec_path("bank"), by="demo")
+    yield ws
+    ws.close()
+
+
+@pytest.fixture(scope="session")
+def byo_ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    """A bring-your-own export (the travel site of tests/byo_data.py: names from neither
+    demo, the price in a property, CHF), loaded, with the spec `spec infer` proposes."""
+    from byo_data import write_travel_csv
+    from journeykit.ingest import load
+    from journeykit.journey import set_spec
+    from journeykit.journey.infer import infer_spec
+
+    root = tmp_path_factory.mktemp("dashboard-byo")
+    ws = journeykit.open(root / "ws")
+    report = load(ws, write_travel_csv(root / "bookings.csv"))
+    assert report.rejected == 0
+    set_spec(ws, infer_spec(ws).yaml, by="spec infer")
+    yield ws
+    ws.close()
+
+
+#: The data sets every page is tried on: both demos and a bring-your-own export.
+DATASETS = ("retail", "bank", "byo")
+
+
+@pytest.fixture(scope="session", params=DATASETS)
+def any_dashboard(request: pytest.FixtureRequest) -> Iterator[tuple[str, Served]]:
+    """The dashboard over each data set in turn: (its name, the served dashboard)."""
+    name = request.param
+    ws = request.getfixturevalue("demo_ws" if name == "retail" else f"{name}_ws")
+    served = serve(ws)
+    yield name, served
+    served.stop()
+
+
+@pytest.fixture
+def any_tab(browser: Any, any_dashboard: tuple[str, Served]) -> Iterator[Tab]:
+    """A signed-in laptop-sized tab on the dashboard of each data set."""
+    yield from signed_in_tab(browser, any_dashboard[1], 1366, 900)
+
+
+@pytest.fixture(scope="session")
 def artifacts() -> Path:
     """Where screenshots go (tests/_artifacts/dashboard, not in git)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

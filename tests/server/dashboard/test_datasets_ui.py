@@ -1,0 +1,82 @@
+"""Every page on both demos and on a bring-your-own export: names, money and numbers come
+from each workspace's journey spec, never from the demo retailer's vocabulary.
+
+Screenshots of each page go to tests/_artifacts/dashboard/<data set>/.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from dashboard_helpers import Served, Tab
+
+pytestmark = pytest.mark.browser
+
+PAGES = {
+    "overview": "/",
+    "journey": "/journey",
+    "funnels": "/funnels",
+    "flows": "/flows",
+    "retention": "/retention",
+    "segments": "/segments",
+    "voc": "/voc",
+    "people": "/people",
+    "automations": "/automations",
+}
+#: Pages whose default view must draw a chart on every data set.
+CHARTED = {"overview", "journey", "funnels", "flows", "retention", "segments"}
+#: What money looks like in each data set's currency (its spec's ``currency``).
+CURRENCY = {"retail": "£", "bank": "€", "byo": "CHF "}
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_every_page_on_every_data_set(
+    page: str, any_tab: Tab, any_dashboard: tuple[str, Served], artifacts: Path
+) -> None:
+    name, served = any_dashboard
+    response = any_tab.open(PAGES[page], chart=page in CHARTED, timeout=180_000)
+    assert response is not None and response.status == 200
+    tab = any_tab.page
+    assert tab.locator("h1").count() == 1
+    errors = tab.locator(".notice.error")
+    assert errors.count() == 0, errors.first.inner_text()
+    tab.wait_for_function(
+        "() => [...document.querySelectorAll('div.chart')].every(d => d.dataset.rendered)",
+        timeout=120_000,
+    )
+    if page in CHARTED:
+        assert tab.locator("div.chart .main-svg").count() >= 1
+    # money is in the spec's currency, never a dollar the spec did not ask for
+    body = tab.locator("main").inner_text() if tab.locator("main").count() else tab.content()
+    assert "$" not in body
+    folder = artifacts / name
+    folder.mkdir(exist_ok=True)
+    tab.screenshot(path=str(folder / f"{page}.png"), full_page=True)
+    assert any_tab.errors == [], any_tab.errors
+    outside = [u for u in any_tab.requests if not u.startswith(served.url)]
+    assert [u for u in outside if not u.startswith("data:")] == []
+
+
+def test_the_journey_map_of_the_byo_export_matches_the_hand_count(
+    browser: object, byo_ws: object
+) -> None:
+    from dashboard_helpers import serve, signed_in_tab
+
+    from byo_data import TRAVEL_REF
+
+    served = serve(byo_ws)  # type: ignore[arg-type]
+    try:
+        for tab in signed_in_tab(browser, served, 1366, 900):
+            tab.open("/journey", timeout=180_000)
+            cards = tab.page.locator(".cards .card")
+            values = {
+                c.locator(".label").inner_text().strip().lower(): c.locator(".value").inner_text()
+                for c in cards.all()
+            }
+            assert values["people on the map"] == f"{TRAVEL_REF['people']:,}"
+            assert values["reached a goal"] == f"{TRAVEL_REF['bookers']:,}"
+            assert values["revenue"] == f"CHF {TRAVEL_REF['revenue']:,.0f}"
+            assert tab.errors == []
+    finally:
+        served.stop()
