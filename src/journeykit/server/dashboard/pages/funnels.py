@@ -31,10 +31,8 @@ if TYPE_CHECKING:
     from journeykit.analytics import FunnelResult
     from journeykit.server.dashboard.context import PageContext
 
-#: Steps of the default funnel before its conversion, and the share of converters that must
-#: have taken a step on their way for it to be one.
+#: Steps of the default funnel before its conversion.
 DEFAULT_STEPS_BEFORE = 3
-DEFAULT_STEP_SHARE = 0.5
 MODES = (
     ("ordered", "Ordered (others may come between)"),
     ("strict", "Strict (consecutive)"),
@@ -121,10 +119,9 @@ def _end_exclusive(value: str | None) -> str | None:
 
 
 def default_steps(ctx: PageContext) -> list[str]:
-    """The path to a conversion most people take, from the workspace's spec: the last
-    :data:`DEFAULT_STEPS_BEFORE` action touchpoints before the conversion (in the spec's
-    order) that most converters took first, then the conversion. Without a spec, or when no
-    such step exists, the three most done events."""
+    """The path to a conversion most people take (:func:`path_to_conversion` under the
+    workspace's spec); without a spec, or a conversion in the data, the three most done
+    events."""
     names = ctx.event_names()
     spec = ctx.spec
     if spec is not None:
@@ -136,40 +133,45 @@ def default_steps(ctx: PageContext) -> list[str]:
 
 
 def path_to_conversion(ws: Any, spec: Any) -> list[str]:
-    """The steps of :func:`default_steps` (empty when the data has no conversion)."""
+    """The commonest way into the spec's commonest conversion, walked backwards: the event
+    that most often comes right before it, then the one most often right before that, up to
+    :data:`DEFAULT_STEPS_BEFORE` steps. Steps are the first events of the spec's action
+    touchpoints placed before the conversion's (errors, messages, contacts and feedback are
+    not steps). Empty when the data has no conversion."""
     conversions = list(spec.conversion_events)
     tps = spec.all_touchpoints()
     first = next((i for i, tp in enumerate(tps) if set(tp.events) & set(conversions)), len(tps))
     candidates = list(
         dict.fromkeys(
-            tp.events[0]
+            e
             for tp in tps[:first]
-            if tp.kind == "action" and tp.where is None and tp.events[0] not in conversions
+            if tp.kind == "action" and tp.where is None
+            for e in tp.events
+            if e not in conversions
         )
     )
     ev = ws.table("events")
-    firsts = (
-        ev.filter(ev.event.isin(conversions))
-        .group_by("person_id")
-        .agg(conversion=ev.event.argmin(ev.seq), at=ev.seq.min())
-        .to_pandas()
-    )
-    if firsts.empty:
+    pairs = ev.filter(ev.event.isin([*conversions, *candidates]))
+    pairs = pairs.group_by("event", "prev_event").agg(n=pairs.count()).to_pandas()
+    if pairs.empty or not set(pairs["event"]) & set(conversions):
         return []
-    converters = len(firsts)
-    goal = str(firsts["conversion"].mode().iloc[0])
-    if not candidates:
-        return [goal]
-    conv = (
-        ev.filter(ev.event.isin(conversions)).group_by(c_person="person_id").agg(c_seq=ev.seq.min())
-    )
-    before = ev.filter(ev.event.isin(candidates))
-    j = before.join(conv, before.person_id == conv.c_person)
-    j = j.filter(j.seq < j.c_seq)
-    took = j.group_by("event").agg(people=j.person_id.nunique()).to_pandas()
-    share = dict(zip(took["event"], took["people"] / converters, strict=True))
-    picked = [e for e in candidates if share.get(e, 0.0) >= DEFAULT_STEP_SHARE]
-    return [*picked[-DEFAULT_STEPS_BEFORE:], goal]
+    by_event = pairs[pairs["event"].isin(conversions)].groupby("event")["n"].sum()
+    path = [str(by_event.idxmax())]
+    while len(path) <= DEFAULT_STEPS_BEFORE:
+        into = pairs[
+            (pairs["event"] == path[0])
+            & pairs["prev_event"].isin(candidates)
+            & ~pairs["prev_event"].isin(path)
+        ]
+        if into.empty:
+            break
+        path.insert(
+            0,
+            str(
+                into.sort_values(["n", "prev_event"], ascending=[False, True]).iloc[0]["prev_event"]
+            ),
+        )
+    return path
 
 
 def render(ctx: PageContext) -> str:

@@ -79,9 +79,15 @@ def render(ctx: PageContext) -> str:
     start, end = ctx.period()
     grain = ctx.get("grain", "W") or "W"
     touchpoint = ctx.get("touchpoint")
+    if ctx.spec is None:
+        # which events are surveys, and where their scores are, is the spec's to say
+        from journeykit.server.dashboard.context import no_spec_message
+
+        return notice(no_spec_message(ctx), kind="warn")
     all_rows = responses(ctx)
     if all_rows.empty:
-        return notice("No survey answers or reviews yet.")
+        names = ", ".join(ctx.spec.survey_events) or "none"
+        return notice(f"No survey answers or reviews yet (the spec's survey events: {names}).")
     rows = _window(all_rows, start, end)
     touchpoints = sorted({str(t) for t in all_rows["touchpoint"].dropna()})
     form = (
