@@ -4,8 +4,9 @@ Periods are calendar buckets (``day``; ``week`` starting Monday; ``month``) in U
 person's *period k* is the bucket k after the bucket of their cohort event.
 
 - **Cohorts** start at each person's first event matching the cohort definition:
-  ``"first_event"`` (any event), ``"first_purchase"`` (the purchase event), an event name, or
-  a filter (text or :class:`~journeykit.analytics.filters.Filter`).
+  ``"first_event"`` (any event), ``"first_purchase"`` (a conversion event: ``purchase_event``,
+  else the journey spec's conversions), an event name, or a filter (text or
+  :class:`~journeykit.analytics.filters.Filter`).
 - **Returning** activity is any later event (``seq`` after the cohort event) matching
   ``returning`` (default: any event). So period 0 counts people who came back within their
   cohort's own bucket, and is not 100% by definition.
@@ -17,6 +18,7 @@ person's *period k* is the bucket k after the bucket of their cohort event.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -45,17 +47,39 @@ if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
 
-#: The event that counts as a purchase by default.
-PURCHASE_EVENT = "Order Completed"
 Kind = Literal["n_period", "unbounded"]
+#: The cohort / activity definition that means "a conversion event".
+FIRST_PURCHASE = "first_purchase"
 
 
-def event_predicate(t: ibis.Table, spec: str | Filter | None, *, purchase: str) -> Any:
-    """Events matching a cohort / activity definition (``None``: every event)."""
+def purchase_events(
+    ws: TableSource, given: str | Sequence[str] | None, *definitions: Any
+) -> tuple[str, ...] | None:
+    """The conversion events, when one of ``definitions`` is ``first_purchase`` (else ``None``).
+
+    ``given`` wins; otherwise the workspace's journey spec names them (``NoSpec`` without one).
+    """
+    if not any(isinstance(d, str) and d == FIRST_PURCHASE for d in definitions):
+        return None
+    from journeykit.analytics.vocabulary import conversion_events
+
+    return conversion_events(ws, given)
+
+
+def event_predicate(
+    t: ibis.Table, spec: str | Filter | None, *, purchase: Sequence[str] | None
+) -> Any:
+    """Events matching a cohort / activity definition (``None``: every event).
+
+    ``purchase`` names the conversion events ``first_purchase`` means (see
+    :func:`purchase_events`).
+    """
     if spec is None or spec in ("first_event", "any"):
         return t.seq.notnull()
-    if spec == "first_purchase":
-        return t.event == purchase
+    if spec == FIRST_PURCHASE:
+        if not purchase:
+            raise InputError("name the conversion events for first_purchase", field="cohort")
+        return t.event.isin(list(purchase))
     if isinstance(spec, Filter) or (isinstance(spec, str) and _looks_like_filter(spec)):
         flt = parse_filter(spec)
         if flt.needs_people:
@@ -129,7 +153,7 @@ def retention(
     segment: Any = None,
     start: str | date | datetime | None = None,
     end: str | date | datetime | None = None,
-    purchase_event: str = PURCHASE_EVENT,
+    purchase_event: str | Sequence[str] | None = None,
 ) -> Retention:
     """Cohort retention (see the module documentation for the definitions).
 
@@ -144,7 +168,12 @@ def retention(
         by: a breakdown; event fields and time buckets read the cohort event.
         segment: only people in this segment.
         start, end: only cohort events in ``[start, end)``.
-        purchase_event: the event ``first_purchase`` means.
+        purchase_event: the event(s) ``first_purchase`` means (default: the journey spec's
+            conversion events).
+
+    Raises:
+        NoSpec: ``first_purchase`` is asked for, no ``purchase_event`` is given and the
+            workspace has no journey spec.
 
     >>> import journeykit, tempfile
     >>> from journeykit.ingest import load
@@ -163,9 +192,10 @@ def retention(
     backend = engine(ws)
     breakdown = parse_by(by)
     groups = breakdown.columns
+    purchase = purchase_events(ws, purchase_event, cohort, returning)
     ev = _base_events(ws, segment)
     ev = ev.mutate(_us=epoch_us(ev.ts, backend))
-    hits = ev.filter(event_predicate(ev, cohort, purchase=purchase_event))
+    hits = ev.filter(event_predicate(ev, cohort, purchase=purchase))
     first = hits.group_by("person_id").agg(
         _cseq=hits.seq.min(), _cus=hits._us.min(), _cts=hits.ts.min()
     )
@@ -177,7 +207,7 @@ def retention(
     first = first.mutate(_c=period_index(first._cts, first._cus, grain))
     if groups:
         first = breakdown.apply(ws, first.mutate(_anchor_seq=first._cseq), hits)
-    ret = ev.filter(event_predicate(ev, returning, purchase=purchase_event))
+    ret = ev.filter(event_predicate(ev, returning, purchase=purchase))
     ret = ret.select("person_id", "seq", _p=period_index(ret.ts, ret._us, grain))
     ret = ret.rename(_r_person_id="person_id")
     j = first.join(ret, first.person_id == ret._r_person_id)
@@ -263,7 +293,7 @@ def _activity_days(ws: TableSource, activity: str | Filter | None, segment: Any)
     """Distinct (person_id, day) of activity (day = days since 1970-01-01)."""
     backend = engine(ws)
     ev = _base_events(ws, segment)
-    ev = ev.filter(event_predicate(ev, activity, purchase=PURCHASE_EVENT))
+    ev = ev.filter(event_predicate(ev, activity, purchase=purchase_events(ws, None, activity)))
     return ev.select("person_id", day=day_index(epoch_us(ev.ts, backend))).distinct()
 
 
@@ -370,7 +400,7 @@ def lifecycle(
     check_choice(grain, ("day", "week", "month"), "grain")
     backend = engine(ws)
     ev = _base_events(ws, segment)
-    ev = ev.filter(event_predicate(ev, activity, purchase=PURCHASE_EVENT))
+    ev = ev.filter(event_predicate(ev, activity, purchase=purchase_events(ws, None, activity)))
     p = ev.select("person_id", p=period_index(ev.ts, epoch_us(ev.ts, backend), grain)).distinct()
     first = p.group_by("person_id").agg(f=p.p.min())
     prev = p.select(_q_person_id=p.person_id, _q=p.p + 1)

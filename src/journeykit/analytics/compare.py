@@ -258,7 +258,8 @@ def compare_segments(
         metric: ``funnel`` (overall conversion of ``steps=[...]``; other funnel arguments
             pass through), ``retention`` (unbounded retention at ``period`` (default 1) of the
             :func:`~journeykit.analytics.cohorts.retention` arguments given), or a per-person
-            value: ``revenue``, ``orders`` (``purchase_event``), ``events``.
+            value: ``revenue`` and ``orders`` (of the conversion events ``purchase_event``
+            with the value in ``revenue_field``; default: the journey spec's), ``events``.
         alpha: the significance level.
     """
     if metric == "funnel":
@@ -279,14 +280,18 @@ def compare_segments(
         import ibis
         import pandas as pd
 
+        from journeykit.analytics import vocabulary as vocab
         from journeykit.analytics.filters import person_table
 
-        purchase = kwargs.get("purchase_event", "Order Completed")
         ev = ws.table("events")
+        if metric in ("revenue", "orders"):
+            purchase = vocab.conversion_events(ws, kwargs.get("purchase_event"))
+            bought = ev.event.isin(list(purchase))
         if metric == "revenue":
-            val = ibis.ifelse(ev.event == purchase, ev.revenue, 0.0).fill_null(0.0).sum()
+            value = vocab.field_number(ev, vocab.revenue_field(ws, kwargs.get("revenue_field")))
+            val = ibis.ifelse(bought, value, 0.0).fill_null(0.0).sum()
         elif metric == "orders":
-            val = (ev.event == purchase).cast("int64").sum()
+            val = bought.cast("int64").sum()
         else:
             val = ev.count()
         per_person = ev.group_by("person_id").agg(value=val.cast("float64"))

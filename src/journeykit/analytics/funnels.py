@@ -35,7 +35,6 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from journeykit.analytics._common import (
-    SESSION_GAP,
     US_PER_SECOND,
     Per,
     TableSource,
@@ -55,6 +54,7 @@ from journeykit.analytics.funnel_result import (
     _prev_required,
     aggregate,
 )
+from journeykit.analytics.vocabulary import session_gap as vocab_session_gap
 from journeykit.errors import InputError
 
 if TYPE_CHECKING:
@@ -164,7 +164,7 @@ def funnel(
     mode: Mode = "ordered",
     window: str | timedelta | float | None = None,
     per: Per = "person",
-    session_gap: str | timedelta | float = SESSION_GAP,
+    session_gap: str | timedelta | float | None = None,
     exclude: Sequence[Exclusion | str] = (),
     by: By = None,
     by_step: int = 1,
@@ -183,7 +183,8 @@ def funnel(
         window: the overall conversion window, measured from the attempt start.
         per: count ``person`` s or ``session`` s (a session ends after ``session_gap`` of
             inactivity).
-        session_gap: the inactivity that ends a session.
+        session_gap: the inactivity that ends a session (default: the journey spec's
+            ``session_gap``, else 30 minutes).
         exclude: :class:`Exclusion` s (or event names) that remove units.
         by: a breakdown (see :mod:`journeykit.analytics.breakdown`); event fields and time
             buckets are read on the event matched at step ``by_step``.
@@ -233,7 +234,7 @@ def funnel(
         window=duration_us(window),
         within=[duration_us(s.within, field="within") for s in spec],
         per=per,
-        gap=duration_us(session_gap, field="session_gap") or 0,
+        gap=duration_us(vocab_session_gap(ws, session_gap), field="session_gap") or 0,
         exclusions=exclusions,
         breakdown=breakdown,
         by_step=by_step - 1,

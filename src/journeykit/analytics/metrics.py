@@ -1,14 +1,19 @@
 """Journey KPIs for a date range and a segment.
 
-Definitions (range ``[start, end)``, default the whole data; ``segment`` restricts people):
+Definitions (range ``[start, end)``, default the whole data; ``segment`` restricts people).
+A *purchase* is a conversion event and its value the revenue field, both named by the
+workspace's journey spec unless given (``purchase_event``, ``revenue_field``):
 
 - **active**: people with an event in the range. **customers**: people with a purchase in it.
 - **overall conversion**: customers / active.
 - **stage conversion**: an ordered funnel whose steps are the stages (each stage matches any
-  of its events), attempts starting in the range; see :func:`journeykit.analytics.funnels.funnel`.
+  of its events; default: the spec's stages and the events of the touchpoints that move people
+  into them), attempts starting in the range; see :func:`journeykit.analytics.funnels.funnel`.
 - **new customers**: people whose first purchase ever falls in the range.
 - **CAC by channel**: the range's spend on a channel / the new customers credited to it.
-  The credit goes to one marketing touch: an event on a channel that has spend. With
+  The credit goes to one marketing touch: a touch event (the spec's marketing touches, its
+  channel read from the spec's channel field) on a channel that has spend; without named
+  touches, any event on a channel that has spend. With
   ``attribution="first_touch"`` the person's earliest touch (before or at the first purchase),
   with ``"last_touch"`` the latest touch at or before the first purchase. New customers with
   no touch are credited to ``(none)``. Spend is not split by segment.
@@ -29,6 +34,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from journeykit.analytics import vocabulary as vocab
 from journeykit.analytics._common import (
     US_PER_DAY,
     TableSource,
@@ -40,7 +46,7 @@ from journeykit.analytics._common import (
     parse_time,
     to_frame,
 )
-from journeykit.analytics.cohorts import PURCHASE_EVENT, event_predicate
+from journeykit.analytics.cohorts import event_predicate, purchase_events
 from journeykit.analytics.filters import person_table
 from journeykit.errors import InputError
 
@@ -84,46 +90,69 @@ def kpis(
     start: str | date | datetime | None = None,
     end: str | date | datetime | None = None,
     segment: Any = None,
-    purchase_event: str = PURCHASE_EVENT,
+    purchase_event: str | Sequence[str] | None = None,
+    revenue_field: str | None = None,
     attribution: Attribution = "first_touch",
     inactivity: str | timedelta = "30d",
     activity: Any = None,
+    touch_events: str | Sequence[str] | None = None,
+    channel_field: str | None = None,
 ) -> Kpis:
     """Compute the journey KPIs (see the module documentation for each definition).
 
     Args:
         ws: the workspace.
-        stages: ``{stage: [event names]}`` in journey order.
+        stages: ``{stage: [event names]}`` in journey order (default: the spec's stages).
         start, end: the range (default: all data).
         segment: only these people (a filter, or a table of ``person_id``).
-        purchase_event: the event that is a purchase (its ``revenue`` is the order value).
+        purchase_event: the purchase event(s) (default: the spec's conversion events).
+        revenue_field: where a purchase's value is, ``revenue`` or ``properties.<key>``
+            (default: the spec's).
         attribution: ``first_touch`` or ``last_touch`` for CAC.
         inactivity: how long without activity makes a person churned.
         activity: what counts as activity for churn (default: any event).
+        touch_events: the marketing touches CAC credits (default: the spec's).
+        channel_field: where a touch's channel is (default: the spec's).
+
+    Raises:
+        NoSpec: a name is left out and the workspace has no journey spec.
     """
     import pandas as pd
 
     check_choice(attribution, ("first_touch", "last_touch"), "attribution")
+    purchases = vocab.conversion_events(ws, purchase_event)
+    value_field = vocab.revenue_field(ws, revenue_field)
+    spec = vocab.maybe_spec(ws)
+    if stages is None and spec is not None:
+        stages = spec_stages(spec)
+    if touch_events is None and spec is not None:
+        touch_events = spec.touch_events
+    touches = vocab.names(touch_events, "touch_events") if touch_events else None
+    channel_at = vocab.channel_field(ws, channel_field)
     backend = engine(ws)
     ev = ws.table("events")
     if segment is not None:
         people = person_table(ws, segment).rename(_s_person_id="person_id")
         ev = ev.semi_join(people, ev.person_id == people._s_person_id)
-    ev = ev.mutate(_us=epoch_us(ev.ts, backend))
+    ev = ev.mutate(
+        _us=epoch_us(ev.ts, backend),
+        _buy=ev.event.isin(list(purchases)),
+        _value=vocab.field_number(ev, value_field),
+    )
     lo, hi = _range(ev, start, end)
     in_range = ev.filter(ev.ts >= lo, ev.ts < hi)
     basics = to_frame(
         in_range.agg(
             active=in_range.person_id.nunique(),
-            customers=in_range.person_id.nunique(where=in_range.event == purchase_event),
-            orders=(in_range.event == purchase_event).cast("int64").sum(),
-            revenue=_revenue(in_range, purchase_event),
+            customers=in_range.person_id.nunique(where=in_range._buy),
+            orders=in_range._buy.cast("int64").sum(),
+            revenue=in_range._value.sum(where=in_range._buy),
         )
     ).iloc[0]
-    firsts = _first_purchases(ev, purchase_event)
+    firsts = _first_purchases(ev)
     new = firsts.filter(firsts._fts >= lo, firsts._fts < hi)
-    lifetime = ev.filter(ev.event == purchase_event, ev.ts < hi)
-    life = lifetime.group_by("person_id").agg(_rev=lifetime.revenue.sum())
+    lifetime = ev.filter(ev._buy, ev.ts < hi)
+    life = lifetime.group_by("person_id").agg(_rev=lifetime._value.sum())
     first_seen = ev.group_by("person_id").agg(_seen=ev._us.min())
     newc = left_join(left_join(new, life, ["person_id"]), first_seen, ["person_id"])
     nstats = to_frame(
@@ -133,7 +162,7 @@ def kpis(
             ttfp=((newc._fus - newc._seen) / US_PER_DAY).cast("float64").median(),
         )
     ).iloc[0]
-    churn_rate = _churn(ev, lo, hi, inactivity, activity)
+    churn_rate = _churn(ws, ev, lo, hi, inactivity, activity, purchase_event)
     active = int(basics["active"] or 0)
     customers = int(basics["customers"] or 0)
     n_orders = int(basics["orders"] or 0)
@@ -167,14 +196,19 @@ def kpis(
         if stages
         else pd.DataFrame(columns=["stage", "units", "conversion", "conversion_from_start"])
     )
-    cac = _cac(ws, ev, new, lo, hi, attribution)
+    cac = _cac(ws, ev, new, lo, hi, attribution, touches, channel_at)
     return Kpis(table=table, stages=stage_df, cac=cac, start=lo, end=hi)
 
 
-def _revenue(t: ibis.Table, purchase: str) -> Any:
-    import ibis
-
-    return ibis.ifelse(t.event == purchase, t.revenue, None).sum()
+def spec_stages(spec: Any) -> dict[str, list[str]]:
+    """``{stage: [event names]}`` of a journey spec, in stage order: the events of the
+    touchpoints that move a person into each stage (stages without one are left out)."""
+    out: dict[str, list[str]] = {}
+    for stage in spec.normalised().stages:
+        events = sorted({e for tp in stage.touchpoints if tp.moves for e in tp.events})
+        if events:
+            out[stage.name] = events
+    return out
 
 
 def _div(a: float, b: float) -> float:
@@ -199,15 +233,24 @@ def _range(ev: ibis.Table, start: Any, end: Any) -> tuple[datetime, datetime]:
     return lo, hi
 
 
-def _first_purchases(ev: ibis.Table, purchase: str) -> ibis.Table:
-    p = ev.filter(ev.event == purchase)
+def _first_purchases(ev: ibis.Table) -> ibis.Table:
+    p = ev.filter(ev._buy)
     return p.group_by("person_id").agg(_fseq=p.seq.min(), _fus=p._us.min(), _fts=p.ts.min())
 
 
-def _churn(ev: ibis.Table, lo: datetime, hi: datetime, inactivity: Any, activity: Any) -> float:
+def _churn(
+    ws: TableSource,
+    ev: ibis.Table,
+    lo: datetime,
+    hi: datetime,
+    inactivity: Any,
+    activity: Any,
+    purchase_event: Any,
+) -> float:
     td = parse_duration(inactivity, field="inactivity")
     assert td is not None
-    act = ev.filter(event_predicate(ev, activity, purchase=PURCHASE_EVENT))
+    purchase = purchase_events(ws, purchase_event, activity)
+    act = ev.filter(event_predicate(ev, activity, purchase=purchase))
     before = act.filter(act.ts >= lo - td, act.ts < lo).select("person_id").distinct()
     late = act.filter(act.ts >= hi - td, act.ts < hi).select(_l_person_id=act.person_id).distinct()
     base = before.count()
@@ -245,6 +288,8 @@ def _cac(
     lo: datetime,
     hi: datetime,
     attribution: str,
+    touch_events: tuple[str, ...] | None,
+    channel_field: str,
 ) -> pd.DataFrame:
     spend_t = ws.table("spend")
     spend = to_frame(
@@ -254,8 +299,12 @@ def _cac(
     )
     channels = sorted(to_frame(spend_t.select("channel").distinct())["channel"].tolist())
     if channels:
-        touches = ev.filter(ev.channel.isin(channels)).select(
-            _t_person_id=ev.person_id, seq=ev.seq, channel=ev.channel
+        marked = ev.mutate(_touch_channel=vocab.field_text(ev, channel_field))
+        keep = marked._touch_channel.isin(channels)
+        if touch_events:
+            keep &= marked.event.isin(list(touch_events))
+        touches = marked.filter(keep).select(
+            _t_person_id=marked.person_id, seq=marked.seq, channel=marked._touch_channel
         )
         j = new.join(touches, new.person_id == touches._t_person_id)
         j = j.filter(j.seq <= j._fseq)

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from journeykit.analytics._common import (
     END,
     OTHER,
-    SESSION_GAP,
     START,
     US_PER_SECOND,
     Per,
@@ -41,6 +40,7 @@ from journeykit.analytics._common import (
     with_sessions,
 )
 from journeykit.analytics.filters import person_table
+from journeykit.analytics.vocabulary import session_gap as vocab_session_gap
 from journeykit.errors import InputError
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ class JourneyOptions:
     """How journeys are cut and simplified (see the module documentation)."""
 
     per: Per = "person"
-    session_gap: str | timedelta | float = SESSION_GAP
+    session_gap: str | timedelta | float | None = None  # None: the journey spec's (else 30m)
     collapse_repeats: bool = False
     top_events: int | None = None
     min_share: float | None = None
@@ -80,7 +80,7 @@ def journeys(ws: TableSource, opts: JourneyOptions, *, positions: bool = False) 
     us = epoch_us(ev.ts, backend)
     pus = epoch_us(ev.prev_ts, backend)
     if opts.per == "session":
-        gap = duration_us(opts.session_gap, field="session_gap") or 0
+        gap = duration_us(vocab_session_gap(ws, opts.session_gap), field="session_gap") or 0
         ev = with_sessions(ev, gap, backend)
         at_start = ev.seq == ev.session_start
         prev = ibis.ifelse(at_start, ibis.null("string"), ev.prev_event)

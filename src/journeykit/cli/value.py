@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 
-from journeykit.cli.main import CsvOpt, JsonOpt, WorkspaceOpt, app, console, open_ws, show_frame
+from journeykit.cli.main import (
+    CsvOpt,
+    JsonOpt,
+    WorkspaceOpt,
+    app,
+    console,
+    err,
+    open_ws,
+    show_frame,
+)
 
 DRIVERS = [
     "welcome_email",
@@ -53,22 +63,91 @@ def clv(
     show_frame(table.reset_index(), f"CLV over {horizon:g} days")
 
 
+def _names(text: str | None) -> list[str] | None:
+    """``"a, b"`` -> ``["a", "b"]`` (``None`` stays ``None``)."""
+    if text is None:
+        return None
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
 @app.command()
 def attribution(
     workspace: WorkspaceOpt = None,
     lookback: Annotated[float, typer.Option(help="Lookback window in days.")] = 30.0,
     level: Annotated[str, typer.Option(help="channel or touchpoint.")] = "channel",
     metric: Annotated[str, typer.Option(help="conversions or revenue.")] = "conversions",
+    touch_events: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated touch events (default: the spec's marketing touches)."),
+    ] = None,
+    channel_field: Annotated[
+        str | None,
+        typer.Option(help="Where a touch's channel is: channel or properties.<key>."),
+    ] = None,
+    conversion_events: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated conversion events (default: the spec's)."),
+    ] = None,
+    paths: Annotated[
+        Path | None,
+        typer.Option(
+            "--paths",
+            help='A CSV of aggregated paths ("search > email", conversions, value, nulls) '
+            "instead of the workspace.",
+        ),
+    ] = None,
+    path_column: Annotated[str, typer.Option(help="Path column of --paths.")] = "path",
+    conversions_column: Annotated[
+        str, typer.Option(help="Conversion-count column of --paths.")
+    ] = "conversions",
+    value_column: Annotated[
+        str | None, typer.Option(help="Conversion-value column of --paths.")
+    ] = None,
+    nulls_column: Annotated[
+        str | None, typer.Option(help="Non-converting count column of --paths.")
+    ] = None,
+    separator: Annotated[str, typer.Option(help="Channel separator in --paths.")] = ">",
     json_: JsonOpt = False,
     csv: CsvOpt = None,
 ) -> None:
-    """Every attribution model side by side (first, last, linear, decay, position, Markov, Shapley)."""
-    from journeykit.analytics.value import compare_models, paths_from_workspace
+    """Every attribution model side by side (first, last, linear, decay, position, Markov, Shapley).
 
-    paths = paths_from_workspace(open_ws(workspace), lookback_days=lookback)
-    table = compare_models(paths, level=level, metric=metric)  # type: ignore[arg-type]
+    Reads the workspace's touches and conversions (named by its journey spec, or by
+    --touch-events, --channel-field and --conversion-events), or a table of paths (--paths).
+    """
+    import pandas as pd
+
+    from journeykit.analytics.value import compare_models, paths_from_table, paths_from_workspace
+    from journeykit.errors import InputError
+
+    if paths is not None:
+        try:
+            table = pd.read_csv(paths)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read {paths}: {exc}", field="paths") from exc
+        built = paths_from_table(
+            table,
+            path_column=path_column,
+            conversions_column=conversions_column,
+            value_column=value_column,
+            nulls_column=nulls_column,
+            separator=separator,
+        )
+        title = f"attribution of {metric}, {paths.name}"
+    else:
+        built = paths_from_workspace(
+            open_ws(workspace),
+            lookback_days=lookback,
+            touch_events=_names(touch_events),
+            conversion_event=_names(conversion_events),
+            channel_field=channel_field,
+        )
+        title = f"attribution of {metric}, {lookback:g}-day lookback"
+    table = compare_models(built, level=level, metric=metric)  # type: ignore[arg-type]
     table = table.round(1)
-    show_frame(table.reset_index(), f"attribution of {metric}, {lookback:g}-day lookback")
+    show_frame(table.reset_index(), title)
+    if built.unattributed:
+        err.print(f"{built.unattributed:,g} conversions had no touch to credit")
 
 
 @app.command()

@@ -14,7 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from journeykit.analytics.value import attribution as at
-from journeykit.analytics.value.paths import Paths, build_paths, paths_from_workspace
+from journeykit.analytics.value.paths import (
+    Paths,
+    build_paths,
+    paths_from_table,
+    paths_from_workspace,
+)
 from journeykit.errors import InputError
 from journeykit.ingest import load
 
@@ -340,7 +345,16 @@ def test_paths_from_workspace_equal_build_paths(ws) -> None:
         for user, ev, ch, d, props, rev in spec
     ]
     load(ws, rows)
-    got = paths_from_workspace(ws, lookback_days=30)
+    touches = [
+        "Ad Clicked",
+        "Social Post Viewed",
+        "Blog Post Viewed",
+        "Search Result Clicked",
+        "Email Clicked",
+    ]
+    got = paths_from_workspace(
+        ws, lookback_days=30, touch_events=touches, conversion_event="Order Completed"
+    )
     ids = ws.table("events").select("user_id", "person_id").distinct().to_pandas()
     person = dict(zip(ids["user_id"], ids["person_id"], strict=True))
     long = pd.DataFrame(
@@ -362,3 +376,195 @@ def test_paths_from_workspace_equal_build_paths(ws) -> None:
         "Social Post Viewed",
     ]
     assert got.unattributed == 1  # u3 bought in store with no touch
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables of aggregated paths, and Markov value removal effects
+
+
+def _table(*rows: tuple[str, int, float, int]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["path", "conversions", "value", "nulls"])
+
+
+def test_markov_value_removal_effects_by_hand() -> None:
+    # a > b: 1 conversion worth 60; a: 1 conversion worth 40 and 1 null; b: 1 null.
+    # start -> a 3/4, b 1/4; a -> b, conv, null 1/3 each; b -> conv, null 1/2 each.
+    # Expected value: from b 60/2 = 30, from a 40/3 + 30/3 = 70/3, from start 25.
+    # Without a: 30/4 = 7.5 (effect 0.7); without b: 3/4 * 40/3 = 10 (effect 0.6).
+    # Conversions: P = 1/2; without a 1/8 (effect 0.75), without b 1/4 (effect 0.5).
+    paths = paths_from_table(
+        _table(("a > b", 1, 60.0, 0), ("a", 1, 40.0, 1), ("b", 0, 0.0, 1)),
+        value_column="value",
+        nulls_column="nulls",
+    )
+    value = at.markov_removal_effects(paths, metric="revenue").round(9).to_dict()
+    assert value == {"a": 0.7, "b": 0.6}
+    assert at.markov_removal_effects(paths).round(9).to_dict() == {"a": 0.75, "b": 0.5}
+    got = at.attribute(paths, "markov")
+    assert got.loc["a", "revenue"] == pytest.approx(100 * 0.7 / 1.3)
+    assert got.loc["b", "revenue"] == pytest.approx(100 * 0.6 / 1.3)
+    assert got.loc["a", "conversions"] == pytest.approx(2 * 0.75 / 1.25)
+    assert got.loc["a", "value_removal_effect"] == pytest.approx(0.7)
+    # the value a conversion is worth depends on its last touch: a rich "a" converts alone
+    rich = paths_from_table(
+        _table(("a", 1, 90.0, 1), ("b", 1, 10.0, 1)), value_column="value", nulls_column="nulls"
+    )
+    split = at.attribute(rich, "markov")
+    assert split["conversions"].round(9).to_dict() == {"a": 1.0, "b": 1.0}
+    assert split["revenue"].round(9).to_dict() == {"a": 90.0, "b": 10.0}
+
+
+def test_path_table_reads_counts_values_and_separators() -> None:
+    table = pd.DataFrame(
+        {
+            "journey": ["search|email | direct", "email", "", "direct"],
+            "conv": [2, 1, 4, 0],
+            "rev": [50.0, 8.0, 40.0, 0.0],
+            "lost": [1, 0, 3, 5],
+        }
+    )
+    paths = paths_from_table(
+        table,
+        path_column="journey",
+        conversions_column="conv",
+        value_column="rev",
+        nulls_column="lost",
+        separator="|",
+    )
+    assert paths.conversions == 7
+    assert paths.unattributed == 4  # the empty path
+    assert not paths.timed
+    first = at.attribute(paths, "first")
+    assert first["conversions"].to_dict() == {"search": 2.0, "email": 1.0, "direct": 0.0}
+    assert first["revenue"].to_dict() == {"search": 50.0, "email": 8.0, "direct": 0.0}
+    assert at.attribute(paths, "last").loc["direct", "revenue"] == 50.0
+    assert "time_decay" not in at.compare_models(paths).columns
+    with pytest.raises(InputError, match="time_decay needs the time"):
+        at.attribute(paths, "time_decay")
+    with pytest.raises(InputError, match="row 2: conv must be a count"):
+        paths_from_table(table.assign(conv=[1, -1, 0, 0]), path_column="journey",
+                            conversions_column="conv")  # fmt: skip
+    with pytest.raises(InputError, match="value"):
+        paths_from_table(table, path_column="journey", value_column="value")
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=4),
+            st.booleans(),
+            st.sampled_from([0.0, 5.0, 20.0, 70.0]),
+        ),
+        min_size=2,
+        max_size=30,
+    )
+)
+def test_a_path_table_credits_what_its_journeys_credit(rows) -> None:
+    """Aggregating journeys into a path table changes no model's credit."""
+    journeys = build_paths(
+        frame(*[(f"u{i}", ch, conv, rev) for i, (ch, conv, rev) in enumerate(rows)])
+    )
+    agg: dict[str, list[float]] = {}
+    for channels, conv, rev in rows:
+        entry = agg.setdefault(" > ".join(channels), [0, 0.0, 0])
+        entry[0] += conv
+        entry[1] += rev if conv else 0.0
+        entry[2] += not conv
+    table = _table(*[(p, c, v, n) for p, (c, v, n) in agg.items()])
+    aggregated = paths_from_table(table, value_column="value", nulls_column="nulls")
+    if sum(conv for _, conv, _ in rows) == 0:
+        return
+    for metric in ("conversions", "revenue"):
+        models = tuple(m for m in at.MODELS if m != "time_decay")
+        mine = at.compare_models(aggregated, metric=metric, models=models).sort_index()
+        theirs = at.compare_models(journeys, metric=metric, models=models).sort_index()
+        pd.testing.assert_frame_equal(mine, theirs, atol=1e-6, check_exact=False)
+
+
+def test_markov_value_attribution_matches_the_channelattribution_package() -> None:
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints an advert on import
+        ca = pytest.importorskip("ChannelAttribution")
+    rng = np.random.default_rng(21)
+    channels = ["ads", "email", "search", "social"]
+    # the last touch sets what a conversion is worth, as ChannelAttribution models it
+    worth = {"ads": 30.0, "email": 120.0, "search": 60.0, "social": 15.0}
+    lift = {"ads": 0.05, "email": 0.25, "search": 0.15, "social": 0.0}
+    agg: dict[str, list[float]] = {}
+    for _ in range(3000):
+        chans = list(rng.choice(channels, int(rng.integers(1, 5))))
+        converted = rng.random() < min(0.1 + sum(lift[c] for c in set(chans)), 0.9)
+        entry = agg.setdefault(" > ".join(chans), [0, 0.0, 0])
+        entry[0] += converted
+        entry[1] += worth[chans[-1]] if converted else 0.0
+        entry[2] += not converted
+    table = _table(*[(p, c, v, n) for p, (c, v, n) in agg.items()])
+    with contextlib.redirect_stdout(io.StringIO()):
+        result = ca.markov_model(
+            table, "path", "conversions", var_value="value", var_null="nulls", out_more=True,
+            verbose=False, flg_pro=False, seed=3, sep=">",
+        )  # fmt: skip
+    paths = paths_from_table(table, value_column="value", nulls_column="nulls")
+    theirs = result["removal_effects"].set_index("channel_name")
+    mine = at.markov_removal_effects(paths, metric="revenue")
+    for channel in channels:
+        assert mine[channel] == pytest.approx(
+            theirs.loc[channel, "removal_effects_conversion_value"], abs=0.02
+        )
+    credited = result["result"].set_index("channel_name")["total_conversion_value"]
+    got = at.attribute(paths, "markov")
+    for channel in channels:
+        assert got.loc[channel, "revenue"] == pytest.approx(credited[channel], rel=0.03)
+    # value credit differs from conversion credit: e-mail conversions are worth more
+    share = got["revenue_share"] - got["conversion_share"]
+    assert share["email"] > 0.02 and share["social"] < 0
+
+
+def test_bootstrap_on_a_path_table_redraws_journeys() -> None:
+    paths = paths_from_table(
+        _table(("a > b", 30, 600.0, 20), ("b", 10, 100.0, 40), ("a", 5, 50.0, 60)),
+        value_column="value",
+        nulls_column="nulls",
+    )
+    boot = at.bootstrap_attribution(paths, "linear", n_boot=80, seed=2)
+    assert boot["conversions"].sum() == pytest.approx(45.0)
+    assert (boot["conversions_low"] < boot["conversions"]).all()
+    assert (boot["conversions"] < boot["conversions_high"]).all()
+
+
+def test_paths_from_workspace_read_channel_and_value_from_properties(ws) -> None:
+    start = datetime(2026, 3, 1, 9)
+    rows = [
+        ("u1", "ad_click", {"utm_source": "google"}, 0, {}),
+        ("u1", "newsletter_click", {"utm_source": "newsletter"}, 1, {}),
+        ("u1", "purchase", {"amount": "45.5"}, 2, {}),
+        ("u2", "ad_click", {"utm_source": "meta"}, 0, {}),
+        ("u2", "checkout", {"amount": 10}, 1, {}),
+        ("u2", "purchase", {"amount": "n/a"}, 3, {}),
+    ]
+    load(
+        ws,
+        [
+            {
+                "ts": (start + timedelta(days=d)).isoformat(),
+                "event": ev,
+                "user_id": u,
+                "channel": "web",
+                "properties": props,
+            }
+            for u, ev, props, d, _ in rows
+        ],  # fmt: skip
+    )
+    paths = paths_from_workspace(
+        ws,
+        touch_events=["ad_click", "newsletter_click"],
+        conversion_event=["purchase"],
+        channel_field="properties.utm_source",
+        revenue_field="properties.amount",
+    )
+    assert sorted(paths.touches["channel"]) == ["google", "meta", "newsletter"]
+    assert sorted(paths.outcomes["revenue"]) == [0.0, 45.5]  # "n/a" is no number
+    assert credits(paths, "last", "revenue") == {"newsletter": 45.5, "meta": 0.0, "google": 0.0}
+    with pytest.raises(InputError, match="not a field"):
+        paths_from_workspace(ws, touch_events=["ad_click"], conversion_event="purchase",
+                             channel_field="utm_source")  # fmt: skip

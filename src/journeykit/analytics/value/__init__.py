@@ -31,6 +31,7 @@ _EXPORTS: dict[str, str] = {
     "rfm_summary_from_workspace": "clv",
     "Paths": "paths",
     "build_paths": "paths",
+    "paths_from_table": "paths",
     "paths_from_workspace": "paths",
     "MODELS": "attribution",
     "attribute": "attribution",

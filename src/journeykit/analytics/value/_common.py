@@ -1,12 +1,13 @@
-"""Shared pieces of the value models: the event vocabulary, input checks, engine pulls.
+"""Shared pieces of the value models: input checks, engine pulls, time conversions.
 
-The defaults name the events of journeykit's demo retailer (see docs/demo.md); every builder
-takes them as arguments, so any workspace with other names works as well.
+What the events mean (conversions, touches, contacts, ...) is never assumed here: it comes
+from the workspace's journey spec or from arguments, through
+:mod:`journeykit.analytics.vocabulary`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -17,50 +18,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from journeykit.store import Workspace
-
-#: The event that counts as a purchase.
-ORDER_EVENT = "Order Completed"
-
-#: Marketing touches that attribution credits by default (their channel is the event's channel).
-TOUCH_EVENTS: tuple[str, ...] = (
-    "Ad Clicked",
-    "Social Post Viewed",
-    "Blog Post Viewed",
-    "Search Result Clicked",
-    "Referral Link Clicked",
-    "Email Clicked",
-)
-
-#: Events the business sends rather than the person does; they do not count as activity.
-PASSIVE_EVENTS: tuple[str, ...] = ("Email Sent",)
-
-#: Journey stage of each event of the demo vocabulary, in stage order.
-STAGES: tuple[str, ...] = ("awareness", "consideration", "purchase", "retention", "advocacy")
-STAGE_OF_EVENT: Mapping[str, str] = {
-    "Ad Clicked": "awareness",
-    "Social Post Viewed": "awareness",
-    "Blog Post Viewed": "awareness",
-    "Search Result Clicked": "awareness",
-    "Referral Link Clicked": "awareness",
-    "Session Started": "consideration",
-    "Product Viewed": "consideration",
-    "Product Added": "consideration",
-    "Signed Up": "consideration",
-    "Store Visited": "consideration",
-    "Chat Started": "consideration",
-    "Chat Ended": "consideration",
-    "Support Called": "consideration",
-    "Checkout Started": "purchase",
-    "Payment Failed": "purchase",
-    "Order Completed": "purchase",
-    "Email Sent": "retention",
-    "Email Opened": "retention",
-    "Email Clicked": "retention",
-    "Order Returned": "retention",
-    "Survey Answered": "advocacy",
-    "Review Posted": "advocacy",
-    "Referral Sent": "advocacy",
-}
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -96,16 +53,6 @@ def to_datetime(value: Any) -> datetime:
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
     return ts.to_pydatetime()
-
-
-def json_field(properties: ibis.Value, key: str) -> ibis.StringValue:
-    """The string value of ``key`` in a JSON-text ``properties`` column (null when absent)."""
-    return properties.cast("json")[key].str
-
-
-def json_number(properties: ibis.Value, key: str) -> ibis.FloatingValue:
-    """The numeric value of ``key`` in a JSON-text ``properties`` column (null when absent)."""
-    return properties.cast("json")[key].float
 
 
 def isin_fast(values: pd.Series, pool: pd.Series) -> Any:

@@ -8,8 +8,12 @@ last           all credit to the last touch
 linear         equal credit to every touch
 time_decay     credit halves for every ``half_life_days`` between the touch and the path's end
 position       40 % first, 40 % last, 20 % shared by the middle (50/50 with two touches)
-markov         order-1 Markov chain over the paths; a key's credit is proportional to its
-               removal effect, computed exactly from the absorbing chain (no simulation)
+markov         order-1 Markov chain over the paths; a key's credit of conversions is
+               proportional to its removal effect, its credit of revenue to its value removal
+               effect (the share of expected conversion value lost without it, each
+               conversion worth the mean value of the conversions that follow the same last
+               touch, as ChannelAttribution simulates it); both computed exactly from the
+               absorbing chain (no simulation)
 shapley        Shapley value of the coalition game ``v(S) = conversions of paths whose set of
                keys is a subset of S``; exact, with the simplified formula of Zhao et al.
                (2018): each path's conversion is shared equally by its distinct keys
@@ -20,7 +24,9 @@ shapley_rate   Shapley value of ``v(S) = conversion rate of the paths whose set 
 ============== ================================================================================
 
 Every model is linear in the weight of each path, which is how the bootstrap resamples people
-cheaply: it redraws person weights instead of rebuilding the paths.
+cheaply: it redraws person weights instead of rebuilding the paths. Paths read from a table
+(:func:`journeykit.analytics.value.paths.paths_from_table`) carry a weight each (how many
+journeys took them); there the bootstrap redraws journeys.
 
 Results are DataFrames indexed by ``key`` (a channel, or a touchpoint with ``level=
 "touchpoint"``) with ``conversions`` and ``revenue`` credited and their shares.
@@ -76,6 +82,9 @@ class _Encoded:
     revenue: np.ndarray  # per path
     path_person: np.ndarray  # person code of each path
     n_people: int
+    weight: np.ndarray  # per path: how many journeys it stands for
+    weighted: bool  # read from a table of aggregated paths
+    timed: bool  # every touch has a time
 
 
 def _encode(paths: Paths, level: Level) -> _Encoded:
@@ -86,8 +95,9 @@ def _encode(paths: Paths, level: Level) -> _Encoded:
     touches = paths.touches.sort_values(["path_id", "ts"], kind="stable")
     if touches.empty:
         raise InputError("there are no touches to attribute", field="touches")
-    outcomes = paths.outcomes[isin_fast(paths.outcomes["path_id"], touches["path_id"])]
-    outcomes = outcomes.reset_index(drop=True)
+    touched = isin_fast(paths.outcomes["path_id"], touches["path_id"])
+    weight = paths.weights[touched]
+    outcomes = paths.outcomes[touched].reset_index(drop=True)
     path_index = pd.Index(outcomes["path_id"])
     touch_path = path_index.get_indexer(touches["path_id"])
     key_codes, keys = pd.factorize(touches[level].astype(str), sort=True)
@@ -107,6 +117,9 @@ def _encode(paths: Paths, level: Level) -> _Encoded:
         revenue=outcomes["revenue"].to_numpy(float) * outcomes["converted"].to_numpy(float),
         path_person=np.asarray(person_codes),
         n_people=len(people),
+        weight=weight,
+        weighted="weight" in paths.outcomes.columns,
+        timed=paths.timed,
     )
 
 
@@ -123,6 +136,11 @@ def _touch_weights(enc: _Encoded, model: str, half_life_days: float) -> np.ndarr
     if model == "linear":
         return 1.0 / n
     if model == "time_decay":
+        if not enc.timed:
+            raise InputError(
+                "time_decay needs the time of each touch; these paths have none",
+                field="model",
+            )
         if half_life_days <= 0:
             raise InputError("half_life_days must be positive", field="half_life_days")
         raw = np.exp2(-enc.age_days / half_life_days)
@@ -171,33 +189,54 @@ def _transition_counts(enc: _Encoded, path_w: np.ndarray) -> np.ndarray:
     return counts
 
 
-def _conversion_probability(counts: np.ndarray, removed: int | None) -> float:
-    """P(reaching conversion from start), with state ``removed`` turned into the null state."""
+def _conversion_value(counts: np.ndarray, reward: np.ndarray, removed: int | None) -> float:
+    """Expected reward from start, with state ``removed`` turned into the null state.
+
+    ``reward[s]`` is what leaving state ``s`` for the conversion is worth, summed over the
+    observed conversions from ``s``: their count gives P(conversion), their value the expected
+    conversion value (each worth the mean value of the conversions from ``s``).
+    """
     k = counts.shape[0] - 3
-    totals = counts.sum(axis=1, keepdims=True)
-    probs = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    totals = counts.sum(axis=1)
+    probs = np.divide(counts, totals[:, None], out=np.zeros_like(counts), where=totals[:, None] > 0)
     transient = [s for s in range(k + 1) if s != removed]
     q = probs[np.ix_(transient, transient)]
-    r = probs[transient, k + 1]
+    r = np.divide(
+        reward[transient],
+        totals[transient],
+        out=np.zeros(len(transient)),
+        where=totals[transient] > 0,
+    )
     solution = np.linalg.solve(np.eye(len(transient)) - q, r)
     return float(solution[0])
 
 
-def _removal_effects(enc: _Encoded, path_w: np.ndarray) -> np.ndarray:
+def _removal_effects(enc: _Encoded, path_w: np.ndarray, *, value: bool = False) -> np.ndarray:
+    """Each key's removal effect on conversions (or, with ``value``, on conversion value)."""
     counts = _transition_counts(enc, path_w)
-    base = _conversion_probability(counts, None)
+    k = len(enc.keys)
+    if value:
+        last = enc.position == enc.length - 1
+        state = enc.touch_key[last] + 1
+        reward = np.bincount(
+            state, (path_w * enc.revenue)[enc.touch_path[last]], minlength=k + 3
+        ).astype(float)
+    else:
+        reward = counts[:, k + 1]
+    base = _conversion_value(counts, reward, None)
     if base <= 0:
-        return np.zeros(len(enc.keys))
-    return np.array(
-        [1.0 - _conversion_probability(counts, s + 1) / base for s in range(len(enc.keys))]
-    )
+        return np.zeros(k)
+    return np.array([1.0 - _conversion_value(counts, reward, s + 1) / base for s in range(k)])
 
 
 def _credit_markov(enc: _Encoded, path_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    effects = _removal_effects(enc, path_w)
-    total = effects.sum()
-    share = effects / total if total > 0 else np.zeros_like(effects)
-    return share * float(path_w @ enc.converted), share * float(path_w @ enc.revenue)
+    out = []
+    for value, outcome in ((False, enc.converted), (True, enc.revenue)):
+        effects = _removal_effects(enc, path_w, value=value)
+        total = effects.sum()
+        share = effects / total if total > 0 else np.zeros_like(effects)
+        out.append(share * float(path_w @ outcome))
+    return out[0], out[1]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -285,7 +324,8 @@ def attribute(
 
     Returns:
         Indexed by ``key``: ``conversions``, ``revenue`` (credited), ``conversion_share``,
-        ``revenue_share``; for ``markov`` also ``removal_effect``. Sorted by conversions.
+        ``revenue_share``; for ``markov`` also ``removal_effect`` and
+        ``value_removal_effect``. Sorted by conversions.
 
     >>> import pandas as pd
     >>> from journeykit.analytics.value.paths import build_paths
@@ -301,13 +341,14 @@ def attribute(
     if model not in MODELS:
         raise InputError(f"unknown model {model!r}; choose from {', '.join(MODELS)}", field="model")
     enc = _encode(paths, level)
-    weights = np.ones(len(enc.converted))
+    weights = enc.weight
     labels, conv, rev = _credits(enc, model, half_life_days, weights)
     out = pd.DataFrame(
         {"conversions": conv, "revenue": rev}, index=pd.Index(labels, name="key", dtype=object)
     )
     if model == "markov":
         out["removal_effect"] = _removal_effects(enc, weights)
+        out["value_removal_effect"] = _removal_effects(enc, weights, value=True)
     return _with_shares(out).sort_values(["conversions", "revenue"], ascending=False)
 
 
@@ -318,29 +359,47 @@ def _with_shares(out: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def markov_removal_effects(paths: Paths, *, level: Level = "channel") -> pd.Series:
-    """The removal effect of each key: the share of conversions lost if it were removed.
+def markov_removal_effects(
+    paths: Paths,
+    *,
+    level: Level = "channel",
+    metric: Literal["conversions", "revenue"] = "conversions",
+) -> pd.Series:
+    """The removal effect of each key: the share of conversions (or value) lost without it.
 
     Computed exactly: the conversion probability is the absorption probability of an order-1
     Markov chain (start, keys, conversion, null), solved as a linear system; removing a key
-    sends the transitions into it to the null state.
+    sends the transitions into it to the null state. With ``metric="revenue"`` the chain's
+    expected conversion value is compared instead, each conversion worth the mean value of the
+    observed conversions that follow the same last touch.
     """
     import pandas as pd
 
+    if metric not in ("conversions", "revenue"):
+        raise InputError("metric must be 'conversions' or 'revenue'", field="metric")
     enc = _encode(paths, level)
-    effects = _removal_effects(enc, np.ones(len(enc.converted)))
-    return pd.Series(effects, index=pd.Index(enc.keys, name="key"), name="removal_effect")
+    effects = _removal_effects(enc, enc.weight, value=metric == "revenue")
+    name = "removal_effect" if metric == "conversions" else "value_removal_effect"
+    return pd.Series(effects, index=pd.Index(enc.keys, name="key"), name=name)
 
 
 def compare_models(
     paths: Paths,
     *,
-    models: tuple[str, ...] = MODELS,
+    models: tuple[str, ...] | None = None,
     level: Level = "channel",
     metric: Literal["conversions", "revenue"] = "conversions",
     half_life_days: float = 7.0,
 ) -> pd.DataFrame:
     """All models side by side.
+
+    Args:
+        paths: the paths.
+        models: the models to run (default: every model of :data:`MODELS` the paths allow;
+            ``time_decay`` needs touch times, which a table of paths does not have).
+        level: ``"channel"`` or ``"touchpoint"``.
+        metric: what to credit, ``"conversions"`` or ``"revenue"``.
+        half_life_days: the half-life of ``time_decay``.
 
     Returns:
         Indexed by ``key``, one column per model with the ``metric`` credited (keys a model
@@ -352,7 +411,9 @@ def compare_models(
     if metric not in ("conversions", "revenue"):
         raise InputError("metric must be 'conversions' or 'revenue'", field="metric")
     enc = _encode(paths, level)
-    weights = np.ones(len(enc.converted))
+    weights = enc.weight
+    if models is None:
+        models = tuple(m for m in MODELS if enc.timed or m != "time_decay")
     columns = {}
     for m in models:
         if m not in MODELS:
@@ -390,14 +451,18 @@ def bootstrap_attribution(
     if n_boot < 2 or not 0 < ci < 1:
         raise InputError("n_boot must be >= 2 and ci in (0, 1)", field="n_boot")
     enc = _encode(paths, level)
-    labels, conv0, rev0 = _credits(enc, model, half_life_days, np.ones(len(enc.converted)))
+    labels, conv0, rev0 = _credits(enc, model, half_life_days, enc.weight)
     rng = np.random.default_rng(seed)
     conv = np.empty((n_boot, len(labels)))
     rev = np.empty((n_boot, len(labels)))
     uniform = np.full(enc.n_people, 1.0 / enc.n_people)
+    journeys = round(float(enc.weight.sum()))
     for i in range(n_boot):
-        person_w = rng.multinomial(enc.n_people, uniform).astype(float)
-        _, conv[i], rev[i] = _credits(enc, model, half_life_days, person_w[enc.path_person])
+        if enc.weighted:  # aggregated paths: redraw journeys
+            path_w = rng.multinomial(journeys, enc.weight / enc.weight.sum()).astype(float)
+        else:
+            path_w = rng.multinomial(enc.n_people, uniform)[enc.path_person] * enc.weight
+        _, conv[i], rev[i] = _credits(enc, model, half_life_days, path_w)
     lo, hi = (1 - ci) / 2 * 100, (1 + ci) / 2 * 100
     out = pd.DataFrame(
         {

@@ -30,23 +30,23 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
+    from journeykit.analytics.vocabulary import Names
     from journeykit.store import Workspace
 
 MAX_DOMINANCE_FEATURES = 12
 
-#: Readable names of the features built by :func:`driver_features_from_workspace`.
-FEATURE_LABELS: dict[str, str] = {
-    "welcome_email": "received the welcome e-mail",
-    "store_and_online": "used both the store and online",
-    "referred": "came through a referral",
-    "long_chat_wait": "had a long chat or call wait",
-    "support_contacts": "support contacts",
-    "payment_failed": "had a payment failure",
-    "used_app": "used the app",
-    "signed_up": "signed up",
-    "opened_email": "opened an e-mail",
-    "returned_order": "returned an order",
-}
+#: Goal columns of :func:`driver_features_from_workspace`.
+GOALS: tuple[str, ...] = (
+    "converted",
+    "repeat_purchase",
+    "retained",
+    "promoter",
+    "nps",
+    "csat",
+    "ces",
+    "conversions",
+    "revenue",
+)
 
 
 @dataclass(frozen=True)
@@ -93,9 +93,29 @@ def _design(
     x = frame[list(features)].astype(float)
     dropped = [c for c in x.columns if x[c].nunique() < 2]
     x = x.drop(columns=dropped)
+    redundant = _redundant(x)
+    dropped += redundant
+    x = x.drop(columns=redundant)
     if x.shape[1] == 0:
         raise InputError("no feature varies across the rows; nothing to explain", field=goal)
     return x, frame[goal].astype(float).to_numpy(), dropped
+
+
+def _redundant(x: pd.DataFrame) -> list[str]:
+    """Columns that are a linear combination of the ones before them (with the intercept).
+
+    Such a column carries nothing the others do not, and leaves the fit singular: for
+    example a flag that equals another one on every row.
+    """
+    kept: list[np.ndarray] = [np.ones(len(x))]
+    out = []
+    for col in x.columns:
+        candidate = np.column_stack([*kept, x[col].to_numpy(float)])
+        if np.linalg.matrix_rank(candidate) < candidate.shape[1]:
+            out.append(col)
+        else:
+            kept.append(x[col].to_numpy(float))
+    return out
 
 
 def key_drivers(
@@ -114,7 +134,8 @@ def key_drivers(
         goal: the goal column (0/1 or boolean for a logistic fit; numeric for OLS).
         features: the feature columns (default: every numeric or boolean column but the goal).
         kind: the model; ``"auto"`` picks logistic for a 0/1 goal and OLS otherwise.
-        labels: readable feature names for the summary (default :data:`FEATURE_LABELS`).
+        labels: readable feature names for the summary (default: ``data.attrs["labels"]``,
+            which :func:`driver_features_from_workspace` fills, else the column names).
 
     Returns:
         :class:`DriverAnalysis`.
@@ -167,7 +188,7 @@ def key_drivers(
     table["direction"] = np.where(
         table["ci_low"] > 0, "positive", np.where(table["ci_high"] < 0, "negative", "unclear")
     )
-    names = {**FEATURE_LABELS, **(labels or {})}
+    names = {**data.attrs.get("labels", {}), **(labels or {})}
     table.insert(0, "label", [names.get(f, f.replace("_", " ")) for f in table.index])
     table.index.name = "feature"
     table = table.sort_values("importance", ascending=False)
@@ -276,55 +297,117 @@ def driver_features_from_workspace(
     *,
     end: datetime | str | None = None,
     start: datetime | str | None = None,
-    long_wait_seconds: float = 300.0,
+    names: Names | None = None,
+    flags: Mapping[str, str] | None = None,
+    long_wait_seconds: float | None = None,
     recent_days: float = 30.0,
 ) -> pd.DataFrame:
     """Per-person driver flags and goals from a workspace (aggregated in the engine).
 
+    Every feature is built from what the journey spec says the events mean, so the same
+    analysis runs on any workspace.
+
     Args:
         ws: the workspace.
         end, start: the range of events used (default: all).
-        long_wait_seconds: a chat or call wait at least this long counts as long.
+        names: what the events mean (default: the workspace's journey spec).
+        flags: extra 0/1 features, ``{name: filter}``: 1 for the people with an event the
+            filter keeps (the filter language of :mod:`journeykit.analytics.filters`, e.g.
+            ``{"welcome": 'event == "email_sent" and properties.campaign == "welcome"'}``).
+        long_wait_seconds: a contact wait at least this long is long (default: the spec's
+            ``settings.long_wait_seconds``).
         recent_days: ``retained`` means active in the last ``recent_days`` before ``end``.
 
     Returns:
-        Indexed by ``person_id``. Features (0/1 unless noted): ``welcome_email``,
-        ``store_and_online`` (a store event and a web or app event), ``referred``,
-        ``long_chat_wait``, ``support_contacts`` (count), ``payment_failed``, ``used_app``,
-        ``signed_up``, ``opened_email``, ``returned_order``. Goals: ``converted`` (bought),
-        ``repeat_purchase`` (bought twice or more), ``retained`` (active recently; buyers
-        only, else NaN), ``promoter`` (last NPS score >= 9; NaN without one), ``nps``,
-        ``csat`` (mean), ``orders``, ``revenue``.
+        Indexed by ``person_id``. Features (0/1 unless noted): ``tp_<touchpoint>`` (had the
+        touchpoint; conversion touchpoints left out), ``used_<channel>`` (for the most used
+        channels), ``multichannel`` (two or more of them), ``first_touch_<channel>`` (the
+        first marketing touch came from it), ``contacts`` (count), ``long_wait``,
+        ``messages`` (count received), then the ``flags``. Goals: ``converted``,
+        ``repeat_purchase`` (two or more conversions), ``retained`` (active recently; converted
+        people only, else NaN), ``promoter`` (last NPS >= 9; NaN without one), ``nps``,
+        ``csat``, ``ces``, ``conversions``, ``revenue``.
+
+        ``attrs["labels"]`` holds a readable label per feature, ``attrs["features"]`` the
+        feature columns, and ``attrs["late"]`` the touchpoint features of the conversion's
+        stage and later (leave them out when the goal is converting at all: they follow it).
+
+    Raises:
+        NoSpec: ``names`` is not given and the workspace has no journey spec.
     """
     import pandas as pd
 
-    from journeykit.analytics.value.features import person_features
+    from journeykit.analytics import vocabulary as vocab
+    from journeykit.analytics.value.features import TOP_CHANNELS, person_features, slug
 
+    names = names if names is not None else vocab.resolve(ws)
     end_dt = to_datetime(end) if end is not None else data_end(ws)
-    f = person_features(ws, end=end_dt, start=start)
-    online = (f["web_events"] + f["app_events"]) > 0
+    f = person_features(ws, end=end_dt, start=start, names=names)
+    wait = long_wait_seconds if long_wait_seconds is not None else names.long_wait_seconds
     recent = f["last_active"] >= pd.Timestamp(end_dt) - pd.Timedelta(days=recent_days)
-    out = pd.DataFrame(
-        {
-            "welcome_email": f["welcome_email"].astype(int),
-            "store_and_online": ((f["store_events"] > 0) & online).astype(int),
-            "referred": f["referred"].astype(int),
-            "long_chat_wait": (f["max_wait_seconds"].fillna(0.0) >= long_wait_seconds).astype(int),
-            "support_contacts": f["support_contacts"].astype(float),
-            "payment_failed": (f["payment_failures"] > 0).astype(int),
-            "used_app": (f["app_events"] > 0).astype(int),
-            "signed_up": f["signed_up"].astype(int),
-            "opened_email": (f["emails_opened"] > 0).astype(int),
-            "returned_order": (f["returns"] > 0).astype(int),
-            "converted": (f["orders"] > 0).astype(int),
-            "repeat_purchase": (f["orders"] > 1).astype(int),
-            "retained": recent.astype(float).where(f["orders"] > 0),
-            "promoter": (f["nps_last"] >= 9).astype(float).where(f["nps_last"].notna()),
-            "nps": f["nps_last"],
-            "csat": f["csat_mean"],
-            "orders": f["orders"].astype(float),
-            "revenue": f["revenue"],
-        },
-        index=f.index,
-    )
+    columns: dict[str, pd.Series] = {}
+    labels: dict[str, str] = {}
+    late: list[str] = []
+    conv_stage = _conversion_stage(names)
+    spec_tps = names.spec.all_touchpoints() if names.spec is not None else ()
+    for col, tp in zip(f.attrs["touchpoints"], spec_tps, strict=True):
+        if set(tp.events) <= set(names.conversions):
+            continue
+        columns[col] = (f[col] > 0).astype(int)
+        labels[col] = f"had {tp.name}"
+        if conv_stage is not None and names.stages.index(tp.stage or "") >= conv_stage:
+            late.append(col)
+    used = []
+    for col, channel in f.attrs["channels"].items():
+        name = f"used_{col.removeprefix('ch_')}"
+        columns[name] = (f[col] > 0).astype(int)
+        labels[name] = f"used {channel}"
+        used.append(name)
+    if len(used) >= 2:
+        columns["multichannel"] = (sum(columns[u] for u in used) >= 2).astype(int)
+        labels["multichannel"] = "used two or more channels"
+    counts = f["first_touch_channel"].dropna().astype(str).value_counts()
+    for channel in sorted(counts.index, key=lambda c: (-counts[c], c))[:TOP_CHANNELS]:
+        name = f"first_touch_{slug(channel)}"
+        columns[name] = (f["first_touch_channel"] == channel).astype(int)
+        labels[name] = f"came through {channel}"
+    if names.contacts:
+        columns["contacts"] = f["contacts"].astype(float)
+        labels["contacts"] = "contacts with support"
+        columns["long_wait"] = (f["max_wait_seconds"].fillna(0.0) >= wait).astype(int)
+        labels["long_wait"] = "had a long wait for support"
+    if names.messages:
+        columns["messages"] = f["messages"].astype(float)
+        labels["messages"] = "messages received"
+    for name, text in (flags or {}).items():
+        from journeykit.analytics.filters import person_table
+
+        members = person_table(ws, text).to_pandas()["person_id"]
+        columns[name] = f.index.isin(members).astype(int)
+        labels.setdefault(name, name.replace("_", " "))
+    features = list(columns)
+    bought = f["conversions"] > 0
+    goals = {
+        "converted": bought.astype(int),
+        "repeat_purchase": (f["conversions"] > 1).astype(int),
+        "retained": recent.astype(float).where(bought),
+        "promoter": (f["nps_last"] >= 9).astype(float).where(f["nps_last"].notna()),
+        "nps": f["nps_last"].astype(float),
+        "csat": f["csat_mean"].astype(float),
+        "ces": f["ces_mean"].astype(float),
+        "conversions": f["conversions"].astype(float),
+        "revenue": f["revenue"].astype(float),
+    }
+    out = pd.DataFrame({**columns, **goals}, index=f.index)
+    out.attrs.update(labels=labels, features=features, late=late)
     return out
+
+
+def _conversion_stage(names: Names) -> int | None:
+    """The index of the first stage holding a conversion event (``None`` when none does)."""
+    found = [
+        names.stages.index(names.stage_of_event[e])
+        for e in names.conversions
+        if e in names.stage_of_event and names.stage_of_event[e] in names.stages
+    ]
+    return min(found) if found else None

@@ -153,14 +153,14 @@ def calibration_plot(evaluation: Evaluation, *, title: str = "Calibration") -> g
 
 
 def persona_map(personas: Personas) -> go.Figure:
-    """Personas as bubbles: orders against revenue, sized by people, named on hover."""
+    """Personas as bubbles: conversions against value, sized by people, named on hover."""
     import plotly.graph_objects as go
 
     p = personas.profiles
     size = 60 * (p["people"] / p["people"].max()) ** 0.5
     fig = go.Figure(
         go.Scatter(
-            x=p["orders"],
+            x=p["conversions"],
             y=p["revenue"],
             mode="markers+text",
             text=p["name"],
@@ -171,6 +171,6 @@ def persona_map(personas: Personas) -> go.Figure:
         )
     )
     fig.update_layout(
-        title=f"{personas.k} personas", xaxis_title="orders (mean)", yaxis_title="revenue (mean)"
+        title=f"{personas.k} personas", xaxis_title="conversions (mean)", yaxis_title="value (mean)"
     )
     return fig

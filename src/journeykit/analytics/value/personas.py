@@ -15,39 +15,31 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from journeykit.analytics.value._common import STAGES, data_end, to_datetime
+from journeykit.analytics.value._common import data_end, to_datetime
 from journeykit.errors import InputError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     import pandas as pd
 
+    from journeykit.analytics.vocabulary import Names
     from journeykit.store import Workspace
 
-#: Features clustered by default (counts and money are log-scaled before standardizing).
+#: Features clustered by default, with every ``share_<channel>`` column (counts and money
+#: are log-scaled before standardizing).
 PERSONA_FEATURES: tuple[str, ...] = (
     "active_events",
-    "orders",
+    "conversions",
     "revenue",
     "recency_days",
-    "share_web",
-    "share_app",
-    "share_store",
-    "share_email",
-    "share_support",
-    "share_marketing",
     "stage_reached",
 )
-_LOG_FEATURES = ("active_events", "orders", "revenue")
-_CHANNEL_WORDS = {
-    "share_web": "web",
-    "share_app": "app",
-    "share_store": "store",
-    "share_email": "e-mail",
-    "share_support": "support",
-    "share_marketing": "marketing",
-}
+_LOG_FEATURES = ("active_events", "conversions", "revenue")
+#: A persona is named after two channels when the second holds at least this share of its
+#: activity and the first less than :data:`_ONE_CHANNEL`.
+_SECOND_SHARE = 0.25
+_ONE_CHANNEL = 0.6
 
 
 @dataclass(frozen=True)
@@ -73,34 +65,48 @@ class Personas:
 
 
 def persona_features_from_workspace(
-    ws: Workspace, *, end: datetime | str | None = None
+    ws: Workspace,
+    *,
+    end: datetime | str | None = None,
+    names: Names | None = None,
 ) -> pd.DataFrame:
     """Per-person behaviour for clustering, aggregated in the engine.
 
     Returns:
-        Indexed by ``person_id``: the columns of :data:`PERSONA_FEATURES`.
+        Indexed by ``person_id``: the columns of :data:`PERSONA_FEATURES` and
+        ``share_<channel>`` (the share of active events on each of the most used channels).
+        ``attrs["channels"]`` maps each share column to its channel, ``attrs["stages"]`` lists
+        the spec's stages (``stage_reached`` indexes them).
+
+    Raises:
+        NoSpec: ``names`` is not given and the workspace has no journey spec.
     """
     import pandas as pd
 
+    from journeykit.analytics import vocabulary as vocab
     from journeykit.analytics.value.features import person_features
 
+    names = names if names is not None else vocab.resolve(ws)
     end_dt = to_datetime(end) if end is not None else data_end(ws)
-    f = person_features(ws, end=end_dt)
+    f = person_features(ws, end=end_dt, names=names)
+    channels = f.attrs["channels"]
     f = f[f["active_events"] > 0]
     active = f["active_events"].astype(float)
+    shares = {f"share_{col.removeprefix('ch_')}": f[col] / active for col in channels}
     out = pd.DataFrame(
         {
             "active_events": active,
-            "orders": f["orders"].astype(float),
+            "conversions": f["conversions"].astype(float),
             "revenue": f["revenue"].astype(float),
             "recency_days": (pd.Timestamp(end_dt) - f["last_active"]).dt.total_seconds() / 86_400.0,
-            **{
-                f"share_{g}": f[f"{g}_events"] / active
-                for g in ("web", "app", "store", "email", "support", "marketing")
-            },
+            **shares,
             "stage_reached": f["stage_reached"].fillna(0).astype(float),
         },
         index=f.index,
+    )
+    out.attrs.update(
+        channels={f"share_{c.removeprefix('ch_')}": ch for c, ch in channels.items()},
+        stages=list(names.stages),
     )
     return out
 
@@ -108,7 +114,7 @@ def persona_features_from_workspace(
 def find_personas(
     features: pd.DataFrame,
     *,
-    columns: Sequence[str] = PERSONA_FEATURES,
+    columns: Sequence[str] | None = None,
     k_range: Sequence[int] = (3, 4, 5, 6),
     seed: int = 7,
     sample_size: int = 3000,
@@ -118,7 +124,8 @@ def find_personas(
 
     Args:
         features: one row per person (see :func:`persona_features_from_workspace`).
-        columns: the columns to cluster on.
+        columns: the columns to cluster on (default: :data:`PERSONA_FEATURES` and every
+            ``share_<channel>`` column).
         k_range: the numbers of personas to try; the best silhouette wins.
         seed: the seed of k-means and of the silhouette sample.
         sample_size: people sampled to compute the silhouette.
@@ -133,6 +140,9 @@ def find_personas(
     from sklearn.metrics import silhouette_score
     from sklearn.preprocessing import StandardScaler
 
+    if columns is None:
+        shares = [c for c in features.columns if str(c).startswith("share_")]
+        columns = [*PERSONA_FEATURES, *shares]
     missing = [c for c in columns if c not in features.columns]
     if missing:
         raise InputError(f"the features lack {', '.join(missing)}", field=missing[0])
@@ -169,7 +179,12 @@ def find_personas(
     labels = rank[raw]
     means = data.groupby(labels).mean()
     means.index.name = "persona"
-    names, descriptions = _describe(means, data)
+    names, descriptions = _describe(
+        means,
+        data,
+        channels=features.attrs.get("channels", {}),
+        stages=features.attrs.get("stages", []),
+    )
     people = pd.Series(np.bincount(labels), index=means.index)
     profiles = pd.DataFrame(
         {
@@ -195,46 +210,45 @@ def find_personas(
     )
 
 
-_CHANNEL_PHRASE = {
-    "web": ("web", "the web"),
-    "app": ("app", "the app"),
-    "store": ("store", "stores"),
-    "e-mail": ("e-mail", "e-mail"),
-    "support": ("support", "support (chat and phone)"),
-    "marketing": ("ad and social", "ads, social, search and blogs"),
-    "store-and-online": ("store-and-online", "stores and online"),
-}
-
-
-def _describe(means: pd.DataFrame, data: pd.DataFrame) -> tuple[list[str], list[str]]:
+def _describe(
+    means: pd.DataFrame,
+    data: pd.DataFrame,
+    *,
+    channels: Mapping[str, str],
+    stages: Sequence[str],
+) -> tuple[list[str], list[str]]:
     """A short name and a sentence per persona, from its means against everyone's."""
     overall = data.mean()
     names: list[str] = []
     texts: list[str] = []
     for _, row in means.iterrows():
         value = _value_word(row, overall)
-        channel = _main_channel(row)
-        adjective, phrase = _CHANNEL_PHRASE.get(channel, ("", ""))
+        main = _main_channels(row, channels)
         lapsed = "recency_days" in row and row["recency_days"] > 1.5 * max(
             overall["recency_days"], 1
         )
-        noun = "browsers" if value == "browsing" else "shoppers"
-        words = ["lapsed" if lapsed else "", "" if value == "browsing" else value, adjective, noun]
+        noun = "browsers" if value == "browsing" else "customers"
+        words = [
+            "lapsed" if lapsed else "",
+            "" if value == "browsing" else value,
+            "-and-".join(main),
+            noun,
+        ]
         name = " ".join(w for w in words if w)
         names.append(name[0].upper() + name[1:])
         parts = []
-        if phrase:
-            parts.append(f"Mostly active through {phrase}.")
-        if "orders" in row and "revenue" in row:
+        if main:
+            parts.append(f"Mostly active through {' and '.join(main)}.")
+        if "conversions" in row and "revenue" in row:
             ratio = row["revenue"] / overall["revenue"] if overall["revenue"] > 0 else 0.0
             parts.append(
-                f"{row['orders']:.1f} orders and {row['revenue']:,.0f} revenue on average "
-                f"({ratio:.1f}x the average person)."
+                f"{row['conversions']:.1f} conversions and {row['revenue']:,.0f} in value on "
+                f"average ({ratio:.1f}x the average person)."
             )
         if "recency_days" in row:
             parts.append(f"Last active {row['recency_days']:.0f} days ago on average.")
-        if "stage_reached" in row:
-            stage = STAGES[int(np.clip(round(row["stage_reached"]), 0, len(STAGES) - 1))]
+        if "stage_reached" in row and stages:
+            stage = stages[int(np.clip(round(row["stage_reached"]), 0, len(stages) - 1))]
             parts.append(f"Typically reached the {stage} stage.")
         texts.append(" ".join(parts))
     seen: dict[str, int] = {}
@@ -246,20 +260,26 @@ def _describe(means: pd.DataFrame, data: pd.DataFrame) -> tuple[list[str], list[
 
 
 def _value_word(row: pd.Series, overall: pd.Series) -> str:
-    if "orders" not in row or "revenue" not in row:
+    if "conversions" not in row or "revenue" not in row:
         return ""
-    if row["orders"] < 0.3:
+    if row["conversions"] < 0.3:
         return "browsing"
     if overall["revenue"] > 0 and row["revenue"] >= 1.5 * overall["revenue"]:
         return "high-value"
     return "occasional"
 
 
-def _main_channel(row: pd.Series) -> str:
-    shares = {w: row[c] for c, w in _CHANNEL_WORDS.items() if c in row}
+def _main_channels(row: pd.Series, channels: Mapping[str, str]) -> list[str]:
+    """The channel the persona mostly uses, or the two it splits its activity between."""
+    shares = {
+        channels.get(c, c.removeprefix("share_")): float(row[c])
+        for c in row.index
+        if str(c).startswith("share_")
+    }
     if not shares:
-        return ""
-    online = shares.get("web", 0.0) + shares.get("app", 0.0)
-    if shares.get("store", 0.0) >= 0.15 and online >= 0.25:
-        return "store-and-online"
-    return max(shares, key=lambda w: shares[w])
+        return []
+    ranked = sorted(shares, key=lambda w: (-shares[w], w))
+    top = ranked[:2]
+    if len(top) == 2 and shares[top[1]] >= _SECOND_SHARE and shares[top[0]] < _ONE_CHANNEL:
+        return top
+    return top[:1]

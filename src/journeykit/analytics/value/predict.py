@@ -7,14 +7,15 @@ last event. The model is a scikit-learn logistic regression on standardized feat
 score splits into per-feature contributions (coefficient times the standardized value, in
 log-odds); the largest ones are the person's top reasons.
 
-Feature frame columns (from :func:`journey_features`, indexed by ``person_id``):
+Feature frame columns (from :func:`journey_features`, indexed by ``person_id``), each built
+from what the journey spec says the events mean:
 ``recency_days``, ``tenure_days``, ``silence_ratio`` (recency over the person's usual gap
-between interactions), ``frequency`` (orders), ``monetary`` (revenue),
-``active_events``, ``sessions``, ``cart_adds``, ``share_web``, ``share_app``, ``share_store``,
-``share_email``, ``share_support``, ``share_marketing`` (channel mix of active events),
-``last_stage``, ``feedback_score`` (last NPS, NaN without one), ``has_feedback``,
-``support_contacts``, ``long_wait``, ``payment_failures``, ``welcome_email``, ``referred``;
-and the labels ``purchased_next`` and ``active_next`` when a window is given.
+between interactions), ``frequency`` (conversions), ``monetary`` (their value),
+``active_events``, ``share_<channel>`` (the share of active events on each of the most used
+channels), ``last_stage`` (the spec's stage of the last active event), ``feedback_score``
+(the last NPS score, else the mean survey score; NaN without one), ``has_feedback``,
+``contacts``, ``long_wait``, ``errors`` (events of error touchpoints), ``messages``
+(received); and the labels ``purchased_next`` and ``active_next`` when a window is given.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from journeykit.analytics.value._common import STAGE_OF_EVENT, data_end, to_datetime
+from journeykit.analytics.value._common import data_end, to_datetime
 from journeykit.errors import InputError
 
 if TYPE_CHECKING:
@@ -33,13 +34,12 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
+    from journeykit.analytics.vocabulary import Names
     from journeykit.store import Workspace
 
 Target = Literal["churn", "conversion"]
 
-#: The numeric features the model uses by default. The frame holds more (the e-mail, support
-#: and marketing shares, sessions, cart adds, payment failures, welcome e-mail, referral); on
-#: the demo data they added noise rather than signal, so they are opt-in through ``numeric=``.
+#: The numeric features the model uses by default, with every ``share_<channel>`` column.
 NUMERIC_FEATURES: tuple[str, ...] = (
     "recency_days",
     "silence_ratio",
@@ -47,12 +47,9 @@ NUMERIC_FEATURES: tuple[str, ...] = (
     "active_events",
     "frequency",
     "monetary",
-    "share_web",
-    "share_app",
-    "share_store",
     "feedback_score",
     "has_feedback",
-    "support_contacts",
+    "contacts",
     "long_wait",
 )
 CATEGORICAL_FEATURES: tuple[str, ...] = ("last_stage",)
@@ -65,36 +62,27 @@ LOG_FEATURES: frozenset[str] = frozenset(
         "frequency",
         "monetary",
         "active_events",
-        "sessions",
-        "cart_adds",
-        "support_contacts",
-        "payment_failures",
+        "contacts",
+        "errors",
+        "messages",
     }
 )
 
-#: How a reason reads, per feature; ``{v}`` is the person's value.
+#: How a reason reads, per feature; ``{v}`` is the person's value. A ``share_<channel>``
+#: reads "40% of activity on <channel>".
 REASON_TEXT: dict[str, str] = {
     "recency_days": "last active {v:.0f} days ago",
     "tenure_days": "known for {v:.0f} days",
     "silence_ratio": "quiet {v:.1f}x longer than usual",
-    "frequency": "{v:.0f} orders",
-    "monetary": "spent {v:,.0f}",
+    "frequency": "{v:.0f} conversions",
+    "monetary": "worth {v:,.0f} so far",
     "active_events": "{v:.0f} interactions",
-    "sessions": "{v:.0f} sessions",
-    "cart_adds": "{v:.0f} products added to cart",
-    "share_web": "{v:.0%} of activity on the web",
-    "share_app": "{v:.0%} of activity in the app",
-    "share_store": "{v:.0%} of activity in stores",
-    "share_email": "{v:.0%} of activity in e-mail",
-    "share_support": "{v:.0%} of activity with support",
-    "share_marketing": "{v:.0%} of activity from marketing",
-    "feedback_score": "last NPS score {v:.0f}",
+    "feedback_score": "last survey score {v:.0f}",
     "has_feedback": "answered a survey",
-    "support_contacts": "{v:.0f} support contacts",
+    "contacts": "{v:.0f} contacts with support",
     "long_wait": "had a long support wait",
-    "payment_failures": "{v:.0f} payment failures",
-    "welcome_email": "received the welcome e-mail",
-    "referred": "came through a referral",
+    "errors": "{v:.0f} errors on the way (failed steps)",
+    "messages": "{v:.0f} messages received",
     "last_stage": "last seen at the {v} stage",
 }
 
@@ -103,30 +91,24 @@ REASON_TEXT: dict[str, str] = {
 #: default action of the target.
 NEXT_BEST_ACTIONS: dict[tuple[str, str], str] = {
     ("churn", "long_wait"): "service recovery: a call from a senior agent",
-    ("churn", "support_contacts"): "service recovery: a call from a senior agent",
+    ("churn", "contacts"): "service recovery: a call from a senior agent",
     ("churn", "feedback_score"): "close the loop on the survey answer",
     ("churn", "has_feedback"): "close the loop on the survey answer",
-    ("churn", "payment_failures"): "send a payment help message with a fresh checkout link",
-    ("churn", "recency_days"): "win-back e-mail with a personal offer",
-    ("churn", "silence_ratio"): "win-back e-mail with a personal offer",
-    ("churn", "frequency"): "second-purchase nudge: recommendations from the first order",
-    ("churn", "active_events"): "second-purchase nudge: recommendations from the first order",
-    ("churn", "share_store"): "invite to a store event",
-    ("churn", "welcome_email"): "enrol in the welcome series",
-    ("conversion", "cart_adds"): "cart reminder",
-    ("conversion", "recency_days"): "browse reminder while the interest is fresh",
-    ("conversion", "active_events"): "browse reminder with the viewed products",
-    ("conversion", "sessions"): "browse reminder with the viewed products",
-    ("conversion", "frequency"): "recommendations from past orders",
-    ("conversion", "monetary"): "early access to the new season",
-    ("conversion", "share_store"): "invite to a store event",
-    ("conversion", "payment_failures"): "send a payment help message with a fresh checkout link",
-    ("conversion", "referred"): "referral welcome offer",
-    ("conversion", "welcome_email"): "welcome offer",
+    ("churn", "errors"): "help with what went wrong, and a fresh way to finish",
+    ("churn", "recency_days"): "win-back message with a personal offer",
+    ("churn", "silence_ratio"): "win-back message with a personal offer",
+    ("churn", "frequency"): "nudge towards the next conversion, based on the last one",
+    ("churn", "active_events"): "nudge towards the next conversion, based on the last one",
+    ("conversion", "errors"): "help with what went wrong, and a fresh way to finish",
+    ("conversion", "recency_days"): "reminder while the interest is fresh",
+    ("conversion", "active_events"): "reminder of what they looked at",
+    ("conversion", "frequency"): "recommendations from past conversions",
+    ("conversion", "monetary"): "early access to what is new",
+    ("conversion", "long_wait"): "service recovery: a call from a senior agent",
 }
 DEFAULT_ACTION = {
-    "churn": "no action: keep in the newsletter",
-    "conversion": "no action: keep in the newsletter",
+    "churn": "no action: keep in the regular programme",
+    "conversion": "no action: keep in the regular programme",
 }
 
 
@@ -135,60 +117,67 @@ def journey_features(
     *,
     cutoff: datetime | str,
     window_days: float | None = None,
-    long_wait_seconds: float = 300.0,
+    long_wait_seconds: float | None = None,
+    names: Names | None = None,
+    channels: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Features of everyone seen up to ``cutoff``, and labels for the window after it.
 
     Args:
         ws: the workspace.
         cutoff: features use events up to this moment.
-        window_days: when given, adds ``purchased_next`` and ``active_next`` (0/1): a purchase,
-            or any activity, in ``(cutoff, cutoff + window_days]``.
-        long_wait_seconds: a chat or call wait at least this long sets ``long_wait``.
+        window_days: when given, adds ``purchased_next`` and ``active_next`` (0/1): a
+            conversion, or any activity, in ``(cutoff, cutoff + window_days]``.
+        long_wait_seconds: a contact wait at least this long sets ``long_wait`` (default: the
+            spec's ``settings.long_wait_seconds``).
+        names: what the events mean (default: the workspace's journey spec).
+        channels: the channels given a ``share_`` column (default: the most used ones).
 
     Returns:
         The frame described in the module docstring, indexed by ``person_id``.
+
+    Raises:
+        NoSpec: ``names`` is not given and the workspace has no journey spec.
     """
     import pandas as pd
 
-    from journeykit.analytics.value.features import activity_between, person_features
+    from journeykit.analytics import vocabulary as vocab
+    from journeykit.analytics.value.features import activity_between, person_features, top_channels
 
+    names = names if names is not None else vocab.resolve(ws)
+    chans = list(channels) if channels is not None else top_channels(ws, names)
     cut = to_datetime(cutoff)
-    f = person_features(ws, end=cut)
+    f = person_features(ws, end=cut, names=names, channels=chans)
     f = f[f["last_active"].notna()]
+    wait = long_wait_seconds if long_wait_seconds is not None else names.long_wait_seconds
     active = f["active_events"].clip(lower=1).astype(float)
     cut_ts = pd.Timestamp(cut)
+    feedback = f["nps_last"].astype(float).fillna(f["score_mean"].astype(float))
     out = pd.DataFrame(
         {
             "recency_days": (cut_ts - f["last_active"]).dt.total_seconds() / 86_400.0,
             "tenure_days": (cut_ts - f["first_seen"]).dt.total_seconds() / 86_400.0,
             "silence_ratio": 0.0,  # set below
-            "frequency": f["orders"].astype(float),
+            "frequency": f["conversions"].astype(float),
             "monetary": f["revenue"].astype(float),
             "active_events": f["active_events"].astype(float),
-            "sessions": f["sessions"].astype(float),
-            "cart_adds": f["cart_adds"].astype(float),
-            **{
-                f"share_{g}": f[f"{g}_events"] / active
-                for g in ("web", "app", "store", "email", "support", "marketing")
-            },
-            "last_stage": f["last_event"].map(STAGE_OF_EVENT).fillna("other"),
-            "feedback_score": f["nps_last"].astype(float),
-            "has_feedback": f["nps_last"].notna().astype(float),
-            "support_contacts": f["support_contacts"].astype(float),
-            "long_wait": (f["max_wait_seconds"].fillna(0.0) >= long_wait_seconds).astype(float),
-            "payment_failures": f["payment_failures"].astype(float),
-            "welcome_email": f["welcome_email"].astype(float),
-            "referred": f["referred"].astype(float),
+            **{f"share_{col.removeprefix('ch_')}": f[col] / active for col in f.attrs["channels"]},
+            "last_stage": f["last_stage"].fillna("other").astype(str),
+            "feedback_score": feedback,
+            "has_feedback": feedback.notna().astype(float),
+            "contacts": f["contacts"].astype(float),
+            "long_wait": (f["max_wait_seconds"].fillna(0.0) >= wait).astype(float),
+            "errors": f["errors"].astype(float),
+            "messages": f["messages"].astype(float),
         },
         index=f.index,
     )
     usual_gap = out["tenure_days"] / (out["active_events"] - 1).clip(lower=1)
     out["silence_ratio"] = out["recency_days"] / usual_gap.clip(lower=0.01)
     if window_days is not None:
-        after = activity_between(ws, cut, cut + timedelta(days=float(window_days)))
+        after = activity_between(ws, cut, cut + timedelta(days=float(window_days)), names=names)
         after = after.reindex(out.index)
-        out["purchased_next"] = (after["orders"].fillna(0) > 0).astype(int)
+        out["purchased_next"] = (after["conversions"].fillna(0) > 0).astype(int)
         out["active_next"] = after["active"].fillna(False).astype(bool).astype(int)
     return out
 
@@ -255,7 +244,7 @@ def fit_propensity(
     features: pd.DataFrame,
     target: Target,
     *,
-    numeric: Sequence[str] = NUMERIC_FEATURES,
+    numeric: Sequence[str] | None = None,
     categorical: Sequence[str] = CATEGORICAL_FEATURES,
     c: float = 1.0,
 ) -> PropensityModel:
@@ -265,7 +254,8 @@ def fit_propensity(
         features: labelled features at a cutoff.
         target: ``"churn"`` (buyers who do nothing in the window) or ``"conversion"`` (anyone
             who buys in the window).
-        numeric, categorical: the feature columns to use.
+        numeric, categorical: the feature columns to use (default numeric:
+            :data:`NUMERIC_FEATURES` and every ``share_<channel>`` column).
         c: the inverse L2 regularisation strength.
 
     Returns:
@@ -280,6 +270,9 @@ def fit_propensity(
     frame, y = _labelled(features, target)
     if len(np.unique(y)) < 2:
         raise InputError(f"every row has the same {target} label; widen the window", field=target)
+    if numeric is None:
+        shares = [c_ for c_ in frame.columns if str(c_).startswith("share_")]
+        numeric = [*NUMERIC_FEATURES, *shares]
     numeric = [c_ for c_ in numeric if c_ in frame.columns]
     categorical = [c_ for c_ in categorical if c_ in frame.columns]
     logged = [c_ for c_ in numeric if c_ in LOG_FEATURES]
@@ -414,7 +407,12 @@ def score(model: PropensityModel, features: pd.DataFrame, *, top: int = 3) -> pd
 
 
 def _reason(feature: str, value: Any) -> str:
-    template = REASON_TEXT.get(feature, feature.replace("_", " ") + " {v}")
+    default = (
+        f"{{v:.0%}} of activity on {feature.removeprefix('share_')}"
+        if feature.startswith("share_")
+        else feature.replace("_", " ") + " {v}"
+    )
+    template = REASON_TEXT.get(feature, default)
     try:
         return template.format(v=value)
     except (TypeError, ValueError):
@@ -456,6 +454,7 @@ def propensity_from_workspace(
     as_of: datetime | str | None = None,
     snapshots: int = 4,
     snapshot_step_days: float = 7.0,
+    names: Names | None = None,
 ) -> PropensityReport:
     """Train on snapshots whose windows end by ``as_of - window``, test on the next window.
 
@@ -472,6 +471,7 @@ def propensity_from_workspace(
         as_of: the scoring moment (default: the last event).
         snapshots: how many training snapshots to stack (at least 1).
         snapshot_step_days: the spacing of the training snapshots.
+        names: what the events mean (default: the workspace's journey spec).
 
     Returns:
         :class:`PropensityReport`.
@@ -485,12 +485,17 @@ def propensity_from_workspace(
     step = timedelta(days=float(snapshot_step_days))
     test_cut = end - window
     cuts = tuple(end - 2 * window - k * step for k in range(snapshots))
-    frames = [journey_features(ws, cutoff=c, window_days=window_days) for c in cuts]
+    from journeykit.analytics import vocabulary as vocab
+    from journeykit.analytics.value.features import top_channels
+
+    names = names if names is not None else vocab.resolve(ws)
+    kw: dict[str, Any] = {"names": names, "channels": top_channels(ws, names)}
+    frames = [journey_features(ws, cutoff=c, window_days=window_days, **kw) for c in cuts]
     train = pd.concat([f for f in frames if len(f)])
-    test = journey_features(ws, cutoff=test_cut, window_days=window_days)
+    test = journey_features(ws, cutoff=test_cut, window_days=window_days, **kw)
     model = fit_propensity(train, target)
     evaluation = evaluate(model, train, test)
-    now = journey_features(ws, cutoff=end)
+    now = journey_features(ws, cutoff=end, **kw)
     return PropensityReport(
         model=model,
         evaluation=evaluation,

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from journeykit.analytics.value._common import (
-    ORDER_EVENT,
     SECONDS_PER_DAY,
     data_end,
     events_table,
@@ -31,6 +30,8 @@ from journeykit.analytics.value._common import (
 from journeykit.errors import InputError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import pandas as pd
 
     from journeykit.store import Workspace
@@ -107,34 +108,44 @@ def rfm_summary_from_workspace(
     *,
     observation_end: datetime | str | None = None,
     unit: Literal["D", "W"] = "D",
-    order_event: str = ORDER_EVENT,
+    conversion_event: str | Sequence[str] | None = None,
+    revenue_field: str | None = None,
 ) -> pd.DataFrame:
-    """Build the RFM summary from a workspace's orders, aggregated inside the engine.
+    """Build the RFM summary from a workspace's conversions, aggregated inside the engine.
 
-    The query groups the ``order_event`` events by person and day and then by person, so one
+    The query groups the conversion events by person and day and then by person, so one
     row per person leaves the engine (DuckDB or Spark alike).
 
     Args:
         ws: the workspace.
         observation_end: the end of the observation (default: the workspace's last event).
         unit: ``"D"`` for days, ``"W"`` for weeks.
-        order_event: the event name that is a purchase.
+        conversion_event: the purchase / conversion event(s) (default: the journey spec's).
+        revenue_field: where a conversion's value is, ``revenue`` or ``properties.<key>``
+            (default: the journey spec's).
 
     Returns:
         The summary of :func:`rfm_summary`, indexed by ``person_id``.
+
+    Raises:
+        NoSpec: a name is left out and the workspace has no journey spec.
     """
     import ibis
 
+    from journeykit.analytics import vocabulary as vocab
+
+    conversions = vocab.conversion_events(ws, conversion_event)
+    value_field = vocab.revenue_field(ws, revenue_field)
     if unit not in _UNIT_DAYS:
         raise InputError(f"unit must be 'D' or 'W', not {unit!r}", field="unit")
     end = to_datetime(observation_end) if observation_end is not None else data_end(ws)
     ev = events_table(ws)
     orders = ev.filter(
-        (ev.event == order_event) & ev.person_id.notnull() & (ev.ts <= ibis.literal(end))
+        ev.event.isin(list(conversions)) & ev.person_id.notnull() & (ev.ts <= ibis.literal(end))
     )
     day = (orders.ts.epoch_seconds() // int(SECONDS_PER_DAY)).cast("int64")
     daily = (
-        orders.mutate(day=day, revenue=orders.revenue.fill_null(0.0))
+        orders.mutate(day=day, revenue=vocab.field_number(orders, value_field).fill_null(0.0))
         .group_by(["person_id", "day"])
         .aggregate(revenue=lambda t: t.revenue.sum())
     )
