@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import pandas as pd
+import pytest
 from analytics_reference import fresh_ws, journeys, weekly_retention
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from journeykit.analytics import churn, lifecycle, retention, stickiness
 from journeykit.analytics._common import period_index
+from journeykit.errors import NoSpec
+from journeykit.journey import set_spec
 
 DAY = 24 * 60
+SPEC = """
+stages:
+  - {name: use, touchpoints: [{name: Use, event: A}]}
+  - {name: buy, touchpoints: [{name: Buy, event: purchase}]}
+goals: [purchase]
+"""
 # days from Monday 2026-03-02: a 0 1 8 22 (order on 8); b 3 15; c 9 10 30 (orders on 10 and 30)
 LOG = [
     ("a", "A", 0),
@@ -35,8 +45,26 @@ def test_n_period_and_unbounded_retention(make_ws):
     assert u.loc[u.index[0]].tolist() == [2, 2, 2, 1, 0]
     curve = r.curve()
     assert curve["cohort_size"].tolist() == [3, 3, 3, 3, 2]
-    bought = retention(ws, cohort="first_purchase", returning="Order Completed", periods=3)
+    bought = retention(
+        ws,
+        cohort="first_purchase",
+        returning="Order Completed",
+        periods=3,
+        purchase_event="Order Completed",
+    )
     assert bought.table["retained"].tolist() == [0, 0, 0, 1]
+    # without a spec, first_purchase has no meaning: say how to make one, never guess
+    with pytest.raises(NoSpec, match="spec infer"):
+        retention(ws, cohort="first_purchase", periods=3)
+    # another workspace names its purchase otherwise: its spec says what first_purchase means
+    renamed = make_ws(
+        [(r[0], "purchase" if r[1] == "Order Completed" else r[1], *r[2:]) for r in LOG]
+    )
+    set_spec(renamed, SPEC, by="test")
+    from_spec = retention(renamed, cohort="first_purchase", returning="purchase", periods=3)
+    pd.testing.assert_frame_equal(from_spec.table, bought.table)
+    churned = churn(renamed, inactivity="7d", grain="week", activity="first_purchase")
+    assert churned.equals(churn(ws, inactivity="7d", grain="week", activity="Order Completed"))
     by = retention(ws, periods=1, by="channel").table
     assert set(by["channel"]) == {"web", "app"}
     monthly = retention(ws, grain="month", periods=1).table

@@ -47,7 +47,12 @@ def test_compare_segments_on_a_log(make_ws):
         (f"p{i}", "Order Completed", i, {}, "web", float(100 if i < 20 else 10)) for i in range(40)
     ]
     ws = make_ws(specs)
-    c = compare_segments(ws, {"big": "revenue >= 50", "small": "revenue < 50"}, metric="revenue")
+    c = compare_segments(
+        ws,
+        {"big": "revenue >= 50", "small": "revenue < 50"},
+        metric="revenue",
+        purchase_event="Order Completed",
+    )
     assert c.groups.set_index("group").loc["big", "estimate"] == 100.0
     assert c.pairs["significant"].iloc[0]
     f = compare_segments(

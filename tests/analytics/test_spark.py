@@ -29,11 +29,22 @@ from journeykit.analytics.filters import parse_filter
 from journeykit.errors import WorkspaceError
 from journeykit.ingest import load
 from journeykit.ingest.load import load_spend
+from journeykit.journey import set_spec
 from journeykit.store.spark import MANIFEST, SparkWorkspace, export_parquet, parse_spark_url
 
 pytestmark = pytest.mark.spark
 
 DAY = 24 * 60
+SPEC = """
+stages:
+  - {name: reach, touchpoints: [{name: Ad, event: Ad Clicked}]}
+  - {name: browse, touchpoints: [{name: Visit, events: [Session Started, Product Viewed]}]}
+  - {name: buy, touchpoints: [{name: Checkout, event: Checkout Started},
+                              {name: Order, event: Order Completed}]}
+goals: [Order Completed]
+marketing: {events: [Ad Clicked]}
+messages: [Email Sent]
+"""
 
 
 def _log() -> list[tuple[Any, ...]]:
@@ -65,6 +76,8 @@ def pair(tmp_path_factory: pytest.TempPathFactory, spark_session: Any) -> Iterat
     base = tmp_path_factory.mktemp("parity")
     ws = journeykit.open(base / "ws")
     load(ws, rows_of(_log()))
+    # the spec travels with the export: Spark reads the same names
+    set_spec(ws, SPEC, by="test")
     load_spend(
         ws,
         pd.DataFrame(
@@ -157,6 +170,7 @@ CASES = {
         ).table
     ),
     "kpis_cac": lambda ws: kpis(ws, attribution="last_touch").cac,
+    "kpis_spec_stages": lambda ws: kpis(ws).stages,
     "filter_people": lambda ws: (
         parse_filter(
             'channel == "app" and properties.platform in ("ios", "web") and count(event == "Order Completed", 5d) >= 1'

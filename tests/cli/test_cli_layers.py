@@ -32,9 +32,9 @@ def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.mark.parametrize(
     ("args", "expect"),
     [
-        (["clv", "--by", "referred"], "referred=1"),
+        (["clv", "--by", "first_touch_referral"], "first_touch_referral=1"),
         (["attribution"], "markov"),
-        (["drivers"], "store and online"),
+        (["drivers"], "had Store visit"),
         (["predict", "churn"], "AUC"),
         (["personas"], "people ("),
         (["voc", "nps", "--by", "channel"], "nps"),

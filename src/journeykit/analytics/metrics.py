@@ -146,7 +146,7 @@ def kpis(
             active=in_range.person_id.nunique(),
             customers=in_range.person_id.nunique(where=in_range._buy),
             orders=in_range._buy.cast("int64").sum(),
-            revenue=in_range._value.sum(where=in_range._buy),
+            revenue=in_range._value.sum(where=in_range._buy).fill_null(0.0),
         )
     ).iloc[0]
     firsts = _first_purchases(ev)

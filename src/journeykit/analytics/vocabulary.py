@@ -42,10 +42,7 @@ def maybe_spec(ws: Any) -> JourneySpec | None:
     """The workspace's journey spec, or ``None`` (for defaults that do not need one)."""
     from journeykit.journey.workspace_spec import find_spec
 
-    try:
-        return find_spec(ws)
-    except (AttributeError, TypeError):  # a source that is not a workspace (a Spark export)
-        return None
+    return find_spec(ws)
 
 
 def names(given: str | Sequence[str] | None, field: str) -> tuple[str, ...] | None:

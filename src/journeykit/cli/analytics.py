@@ -203,7 +203,10 @@ def churn(
 @app.command()
 def kpis(
     workspace: WorkspaceOpt = None,
-    spec: Annotated[Path | None, typer.Option(help="Journey spec for the stages.")] = None,
+    spec: Annotated[
+        Path | None,
+        typer.Option(help="A journey spec file for the stages (default: the workspace's spec)."),
+    ] = None,
     start: Annotated[str | None, typer.Option(help="From this date.")] = None,
     end: Annotated[str | None, typer.Option(help="Until this date.")] = None,
     segment: SegmentOpt = None,
@@ -211,14 +214,19 @@ def kpis(
     json_: JsonOpt = False,
     csv: CsvOpt = None,
 ) -> None:
-    """Conversion, churn, CAC by channel, AOV, purchase frequency, CLV, time to purchase."""
+    """Conversion, churn, CAC by channel, AOV, purchase frequency, CLV, time to purchase.
+
+    What a purchase, its value and a marketing touch are comes from the workspace's spec.
+    """
     from journeykit.analytics import kpis as run
+    from journeykit.analytics.metrics import spec_stages
     from journeykit.analytics.names import unknown_events, unknown_in_filters
+    from journeykit.journey.spec import load_spec
 
     ws = open_ws(workspace)
     stages = None
     if spec is not None:
-        stages = stage_events(spec)
+        stages = spec_stages(load_spec(spec))
         named = [e for events in stages.values() for e in events]
         warn_names(unknown_events(ws, named, what="spec event"))
     warn_names(unknown_in_filters(ws, [segment]))

@@ -18,26 +18,17 @@ from journeykit.cli.main import (
     show_frame,
 )
 
-DRIVERS = [
-    "welcome_email",
-    "store_and_online",
-    "referred",
-    "long_chat_wait",
-    "support_contacts",
-    "payment_failed",
-    "used_app",
-    "signed_up",
-    "opened_email",
-    "returned_order",
-]
-GOALS = ["converted", "repeat_purchase", "retained", "promoter", "nps", "csat", "orders", "revenue"]
-
 
 @app.command()
 def clv(
     workspace: WorkspaceOpt = None,
     horizon: Annotated[float, typer.Option(help="Days ahead.")] = 365.0,
-    by: Annotated[str | None, typer.Option(help="Segment by a driver flag, e.g. referred.")] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            help="Segment by a driver feature, e.g. first_touch_search or tp_<touchpoint>."
+        ),
+    ] = None,
     json_: JsonOpt = False,
     csv: CsvOpt = None,
 ) -> None:
@@ -49,13 +40,17 @@ def clv(
         predict_clv_by_segment,
         rfm_summary_from_workspace,
     )
+    from journeykit.errors import InputError
 
     ws = open_ws(workspace)
     summary = rfm_summary_from_workspace(ws)
     if by:
         flags = driver_features_from_workspace(ws)
         if by not in flags.columns:
-            raise typer.BadParameter(f"unknown segment {by!r}; try {', '.join(flags.columns)}")
+            raise InputError(
+                f"unknown segment {by!r}; try one of {', '.join(flags.attrs['features'])}",
+                field="by",
+            )
         segments = flags[by].map(lambda v: f"{by}={int(v)}" if v == v else f"{by}=?")
         table = clv_by_segment(predict_clv_by_segment(summary, segments, horizon=horizon), segments)
     else:
@@ -157,19 +152,40 @@ def drivers(
         typer.Argument(help="converted, repeat_purchase, retained, promoter, nps, csat, revenue …"),
     ] = "repeat_purchase",
     workspace: WorkspaceOpt = None,
+    flag: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="An extra 0/1 feature NAME=FILTER, e.g. "
+            '\'welcome=event == "email_sent" and properties.campaign == "welcome"\'.',
+        ),
+    ] = None,
     json_: JsonOpt = False,
     csv: CsvOpt = None,
 ) -> None:
-    """Key driver analysis: which touchpoints and experiences drive a goal."""
-    from journeykit.analytics.value import driver_features_from_workspace, key_drivers
+    """Key driver analysis: which touchpoints, channels and experiences drive a goal.
 
-    data = driver_features_from_workspace(open_ws(workspace))
-    if goal not in data.columns:
-        raise typer.BadParameter(f"unknown goal {goal!r}; try one of {', '.join(GOALS)}")
+    The features come from the workspace's journey spec: each touchpoint, the channels used,
+    the first marketing touch's channel, support contacts and waits, messages received.
+    """
+    from journeykit.analytics.value import driver_features_from_workspace, key_drivers
+    from journeykit.analytics.value.drivers import GOALS
+    from journeykit.errors import InputError
+
+    flags = {}
+    for item in flag or []:
+        if "=" not in item:
+            raise InputError(f"expected NAME=FILTER, got {item!r}", field="flag")
+        name, text = item.split("=", 1)
+        flags[name.strip()] = text.strip()
+    data = driver_features_from_workspace(open_ws(workspace), flags=flags)
+    if goal not in GOALS:
+        raise InputError(f"unknown goal {goal!r}; try one of {', '.join(GOALS)}", field="goal")
+    features = list(data.attrs["features"])
     if goal in ("repeat_purchase", "retained"):
-        data = data[data["converted"] == 1]  # among buyers
-    # a return implies an order: leave it out when the goal is buying at all
-    features = [f for f in DRIVERS if not (goal == "converted" and f == "returned_order")]
+        data = data[data["converted"] == 1]  # among those who converted
+    if goal == "converted":
+        # what follows a conversion (a return, a review) cannot explain reaching it
+        features = [f for f in features if f not in data.attrs["late"]]
     result = key_drivers(data.dropna(subset=[goal]), goal, features=features)
     cols = [
         c

@@ -553,7 +553,7 @@ def test_paths_from_workspace_read_channel_and_value_from_properties(ws) -> None
                 "properties": props,
             }
             for u, ev, props, d, _ in rows
-        ],  # fmt: skip
+        ],
     )
     paths = paths_from_workspace(
         ws,

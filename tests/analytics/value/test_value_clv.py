@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from journeykit.analytics.value import clv
-from journeykit.errors import InputError
+from journeykit.errors import InputError, NoSpec
 from journeykit.ingest import load
+from journeykit.journey import set_spec
 
 
 def close(value: float, published: float, rel: float = 0.01) -> bool:
@@ -193,20 +194,34 @@ def test_rfm_summary_from_workspace_equals_the_dataframe_version(ws) -> None:
             rows.append(
                 {
                     "ts": ts.isoformat(),
-                    "event": "Order Completed",
+                    "event": "purchase",
                     "user_id": f"u{person}",
                     "channel": "web",
-                    "revenue": revenue,
+                    "properties": {"amount": revenue},
                 }
             )
             tx.append((f"u{person}", ts, revenue))
-    rows.append({"ts": "2026-05-01T00:00:00", "event": "Session Started", "user_id": "u0"})
+    rows.append({"ts": "2026-05-01T00:00:00", "event": "visit", "user_id": "u0"})
     load(ws, rows)
     ids = ws.table("events").select("user_id", "person_id").distinct().to_pandas()
     to_person = dict(zip(ids["user_id"], ids["person_id"], strict=True))
     frame = pd.DataFrame(tx, columns=["user", "ts", "revenue"])
     frame["person_id"] = frame["user"].map(to_person)
     expected = clv.rfm_summary(frame, observation_end="2026-05-01")
+    # the names come from the arguments, or from the workspace's spec
+    named = clv.rfm_summary_from_workspace(
+        ws, conversion_event="purchase", revenue_field="properties.amount"
+    )
+    pd.testing.assert_frame_equal(named.sort_index(), expected.sort_index(), check_exact=False)
+    with pytest.raises(NoSpec):
+        clv.rfm_summary_from_workspace(ws)
+    set_spec(
+        ws,
+        "stages: [{name: visit, touchpoints: [{name: Visit, event: visit}]},"
+        " {name: buy, touchpoints: [{name: Buy, event: purchase}]}]\n"
+        "goals: [purchase]\nconversions: {events: [purchase], revenue: properties.amount}",
+        by="test",
+    )
     got = clv.rfm_summary_from_workspace(ws)  # default end: the last event, 2026-05-01
     pd.testing.assert_frame_equal(got.sort_index(), expected.sort_index(), check_exact=False)
     weeks = clv.rfm_summary_from_workspace(ws, unit="W")

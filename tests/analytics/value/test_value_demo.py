@@ -37,7 +37,8 @@ def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
 def test_referred_customers_get_higher_predicted_clv(demo_ws: Workspace) -> None:
     summary = clv.rfm_summary_from_workspace(demo_ws)
     flags = drivers.driver_features_from_workspace(demo_ws)
-    segment = flags["referred"].map({1: "referred", 0: "not referred"})
+    # "came through a referral": the first marketing touch was on the referral channel
+    segment = flags["first_touch_referral"].map({1: "referred", 0: "not referred"})
     # fitted per segment, each keeps its own population: referred people buy bigger baskets
     per_segment = clv.predict_clv_by_segment(summary, segment)
     assert per_segment["own_model"].all()
@@ -55,23 +56,27 @@ def test_referred_customers_get_higher_predicted_clv(demo_ws: Workspace) -> None
     assert (pooled["clv"] >= 0).all()
 
 
-def test_welcome_email_and_store_plus_online_are_positive_drivers(demo_ws: Workspace) -> None:
-    flags = drivers.driver_features_from_workspace(demo_ws)
-    buyers = flags[(flags["converted"] == 1) & (flags["signed_up"] == 1)]
+def test_welcome_email_and_store_visits_are_positive_drivers(demo_ws: Workspace) -> None:
+    # the welcome e-mail is one campaign of a message: a flag written in the filter language
+    welcome = 'event == "Email Sent" and properties.campaign == "welcome"'
+    flags = drivers.driver_features_from_workspace(demo_ws, flags={"welcome_email": welcome})
+    buyers = flags[(flags["converted"] == 1) & (flags["tp_sign_up"] == 1)]
     repeat = drivers.key_drivers(
         buyers,
         "repeat_purchase",
-        features=["welcome_email", "store_and_online", "referred", "long_chat_wait"],
+        features=["welcome_email", "tp_store_visit", "first_touch_referral", "long_wait"],
+        labels={"welcome_email": "received the welcome e-mail"},
     )
     assert repeat.drivers.loc["welcome_email", "direction"] == "positive"
     assert repeat.drivers.loc["welcome_email", "odds_ratio"] > 1.2
-    assert repeat.drivers.loc["store_and_online", "direction"] == "positive"
+    assert repeat.drivers.loc["tp_store_visit", "direction"] == "positive"
     assert "received the welcome e-mail" in repeat.summary
+    assert "had Store visit" in repeat.summary  # labels come from the spec's touchpoints
     conversion = drivers.key_drivers(
-        flags, "converted", features=["store_and_online", "referred", "used_app"]
+        flags, "converted", features=["tp_store_visit", "first_touch_referral", "used_app"]
     )
-    assert conversion.drivers.loc["store_and_online", "direction"] == "positive"
-    assert conversion.drivers.index[0] == "store_and_online"
+    assert conversion.drivers.loc["tp_store_visit", "direction"] == "positive"
+    assert conversion.drivers.index[0] == "tp_store_visit"
 
 
 def test_churn_model_beats_recency_on_a_later_window(demo_ws: Workspace) -> None:
@@ -109,7 +114,7 @@ def test_personas_on_demo(demo_ws: Workspace) -> None:
     assert 3 <= found.k <= 6
     assert found.profiles["people"].sum() == len(features)
     assert found.profiles["name"].is_unique
-    buyers = found.profiles["orders"] > 0.5
+    buyers = found.profiles["conversions"] > 0.5
     assert buyers.any() and (~buyers).any()
     by = found.profiles.set_index("name")
     assert np.isfinite(by["revenue"]).all()

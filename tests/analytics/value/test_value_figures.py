@@ -63,7 +63,7 @@ def test_driver_and_calibration_figures() -> None:
 
 def test_persona_map() -> None:
     profiles = pd.DataFrame(
-        {"name": ["A", "B"], "people": [10, 40], "orders": [2.0, 0.1], "revenue": [100.0, 3.0],
+        {"name": ["A", "B"], "people": [10, 40], "conversions": [2.0, 0.1], "revenue": [100.0, 3.0],
          "description": ["x", "y"]}
     )  # fmt: skip
     p = Personas(2, pd.Series({2: 0.5}), profiles, pd.DataFrame())

@@ -11,6 +11,7 @@ import pytest
 from journeykit.analytics.value import predict
 from journeykit.errors import InputError
 from journeykit.ingest import load
+from journeykit.journey import set_spec
 
 
 def synthetic(n: int, seed: int) -> pd.DataFrame:
@@ -22,11 +23,11 @@ def synthetic(n: int, seed: int) -> pd.DataFrame:
     )
     f["recency_days"] = rng.exponential(10, n)
     f["frequency"] = rng.integers(1, 5, n).astype(float)
-    f["support_contacts"] = rng.poisson(1.0, n).astype(float)
+    f["contacts"] = rng.poisson(1.0, n).astype(float)
     f["long_wait"] = (rng.random(n) < 0.3).astype(float)
     f["feedback_score"] = np.where(rng.random(n) < 0.5, np.nan, rng.integers(0, 11, n))
     f["last_stage"] = rng.choice(["purchase", "retention", "advocacy"], n)
-    logit = -2.5 + np.log1p(f["recency_days"]) + 1.5 * f["long_wait"] + 0.6 * f["support_contacts"]
+    logit = -2.5 + np.log1p(f["recency_days"]) + 1.5 * f["long_wait"] + 0.6 * f["contacts"]
     churned = rng.random(n) < 1 / (1 + np.exp(-logit))
     f["active_next"] = (~churned).astype(int)
     f["purchased_next"] = (rng.random(n) < 0.2).astype(int)
@@ -51,8 +52,8 @@ def test_reasons_and_next_best_actions() -> None:
     train = synthetic(3000, 1)
     model = predict.fit_propensity(train, "churn")
     people = synthetic(3, 9)
-    people.loc[people.index[0], ["long_wait", "support_contacts", "recency_days"]] = [1, 6, 1]
-    people.loc[people.index[1], ["long_wait", "support_contacts", "recency_days"]] = [0, 0, 120]
+    people.loc[people.index[0], ["long_wait", "contacts", "recency_days"]] = [1, 6, 1]
+    people.loc[people.index[1], ["long_wait", "contacts", "recency_days"]] = [0, 0, 120]
     people.loc[people.index[2], "frequency"] = 0  # not a buyer: not scored for churn
     scored = predict.score(model, people)
     assert list(scored.columns) == [
@@ -60,11 +61,11 @@ def test_reasons_and_next_best_actions() -> None:
     ]  # fmt: skip
     assert len(scored) == 2
     first, second = scored.loc[people.index[0]], scored.loc[people.index[1]]
-    assert first["top_feature"] in {"support_contacts", "long_wait"}
+    assert first["top_feature"] in {"contacts", "long_wait"}
     assert first["next_best_action"] == "service recovery: a call from a senior agent"
-    assert "6 support contacts" in set(first[["reason_1", "reason_2", "reason_3"]])
+    assert "6 contacts with support" in set(first[["reason_1", "reason_2", "reason_3"]])
     assert second["reason_1"] == "last active 120 days ago"
-    assert second["next_best_action"] == "win-back e-mail with a personal offer"
+    assert second["next_best_action"] == "win-back message with a personal offer"
     assert scored["score"].is_monotonic_decreasing
 
 
@@ -90,6 +91,24 @@ def test_labels_are_required() -> None:
         predict.fit_propensity(synthetic(100, 5), "upsell")  # type: ignore[arg-type]
 
 
+SPEC = """
+stages:
+  - name: reach
+    touchpoints: [{name: Ad, event: ad_click}]
+  - name: browse
+    touchpoints: [{name: Visit, event: visit}, {name: Chat, event: chat, kind: contact}]
+  - name: buy
+    touchpoints: [{name: Buy, event: purchase}, {name: Card declined, event: declined, kind: error}]
+  - name: after
+    touchpoints:
+      - {name: Mail, event: mail_sent, kind: message}
+      - {name: Rating, event: rated, kind: feedback}
+goals: [purchase]
+marketing: {events: [ad_click]}
+surveys: [{event: rated, score: properties.stars, metric: csat}]
+"""
+
+
 def test_journey_features_at_a_cutoff(ws) -> None:
     start = datetime(2026, 3, 1, 9)
 
@@ -106,27 +125,31 @@ def test_journey_features_at_a_cutoff(ws) -> None:
     load(
         ws,
         [
-            row("u1", "Session Started", "web", 0),
-            row("u1", "Order Completed", "web", 1, revenue=40.0),
-            row("u1", "Chat Started", "chat", 2, {"wait_seconds": 600}),
-            row("u1", "Survey Answered", "survey", 3, {"survey": "nps", "score": 4}),
-            row("u1", "Email Sent", "email", 9, {"campaign": "winback"}),
-            row("u1", "Order Completed", "store", 15, revenue=10.0),
-            row("u2", "Ad Clicked", "ads", 5),
-            row("u2", "Email Sent", "email", 12),
-            row("u3", "Ad Clicked", "ads", 20),
+            row("u1", "visit", "web", 0),
+            row("u1", "purchase", "web", 1, revenue=40.0),
+            row("u1", "chat", "chat", 2, {"wait_seconds": 600}),
+            row("u1", "declined", "web", 2.5),
+            row("u1", "rated", "survey", 3, {"stars": 4}),
+            row("u1", "mail_sent", "email", 9, {"campaign": "winback"}),
+            row("u1", "purchase", "store", 15, revenue=10.0),
+            row("u2", "ad_click", "ads", 5),
+            row("u2", "mail_sent", "email", 12),
+            row("u3", "ad_click", "ads", 20),
         ],
     )
+    set_spec(ws, SPEC, by="test")
     f = predict.journey_features(ws, cutoff=start + timedelta(days=10), window_days=10)
     ids = ws.table("events").select("user_id", "person_id").distinct().to_pandas()
     f = f.rename(index=dict(zip(ids["person_id"], ids["user_id"], strict=True)))
     assert sorted(f.index) == ["u1", "u2"]  # u3 arrives after the cutoff
     u1, u2 = f.loc["u1"], f.loc["u2"]
-    assert u1["recency_days"] == pytest.approx(7.0)  # the e-mail sent on day 9 is not activity
-    assert (u1["frequency"], u1["monetary"], u1["support_contacts"]) == (1.0, 40.0, 1.0)
+    assert u1["recency_days"] == pytest.approx(7.0)  # the message sent on day 9 is not activity
+    assert (u1["frequency"], u1["monetary"], u1["contacts"], u1["errors"]) == (1.0, 40.0, 1.0, 1.0)
     assert (u1["long_wait"], u1["feedback_score"], u1["has_feedback"]) == (1.0, 4.0, 1.0)
-    assert u1["share_web"] == pytest.approx(0.5) and u1["share_support"] == pytest.approx(0.25)
-    assert u1["last_stage"] == "advocacy"
+    assert u1["share_web"] == pytest.approx(0.6) and u1["share_chat"] == pytest.approx(0.2)
+    assert u1["last_stage"] == "after"
+    assert (u1["messages"], u2["messages"]) == (1.0, 0.0)  # u2's mail comes after the cutoff
     assert (u1["purchased_next"], u1["active_next"]) == (1, 1)
-    assert (u2["purchased_next"], u2["active_next"]) == (0, 0)  # only a business e-mail
-    assert u2["recency_days"] == pytest.approx(5.0) and u2["share_marketing"] == 1.0
+    assert (u2["purchased_next"], u2["active_next"]) == (0, 0)  # only a message from the business
+    assert u2["recency_days"] == pytest.approx(5.0) and u2["share_ads"] == 1.0
+    assert u2["last_stage"] == "reach"

@@ -39,7 +39,11 @@ if TYPE_CHECKING:
 
 Target = Literal["churn", "conversion"]
 
-#: The numeric features the model uses by default, with every ``share_<channel>`` column.
+#: The numeric features the model uses by default, with the ``share_<channel>`` columns of the
+#: :data:`DEFAULT_SHARES` most used channels. The frame holds more (the other channel shares,
+#: errors, messages); on the demo data they added noise rather than signal, so they are
+#: opt-in through ``numeric=``.
+DEFAULT_SHARES = 3
 NUMERIC_FEATURES: tuple[str, ...] = (
     "recency_days",
     "silence_ratio",
@@ -255,7 +259,8 @@ def fit_propensity(
         target: ``"churn"`` (buyers who do nothing in the window) or ``"conversion"`` (anyone
             who buys in the window).
         numeric, categorical: the feature columns to use (default numeric:
-            :data:`NUMERIC_FEATURES` and every ``share_<channel>`` column).
+            :data:`NUMERIC_FEATURES` and the shares of the :data:`DEFAULT_SHARES` most used
+            channels).
         c: the inverse L2 regularisation strength.
 
     Returns:
@@ -272,7 +277,7 @@ def fit_propensity(
         raise InputError(f"every row has the same {target} label; widen the window", field=target)
     if numeric is None:
         shares = [c_ for c_ in frame.columns if str(c_).startswith("share_")]
-        numeric = [*NUMERIC_FEATURES, *shares]
+        numeric = [*NUMERIC_FEATURES, *shares[:DEFAULT_SHARES]]
     numeric = [c_ for c_ in numeric if c_ in frame.columns]
     categorical = [c_ for c_ in categorical if c_ in frame.columns]
     logged = [c_ for c_ in numeric if c_ in LOG_FEATURES]
