@@ -95,8 +95,12 @@ def test_commands_read_the_spec_of_the_workspace(shop: str, tmp_path: Path, run)
     code, out = run("kpis", "-w", shop)
     assert code == 0, out
     rows = [[c.strip() for c in line.split("│")[1:-1]] for line in out.splitlines()]
-    kpi = {r[0]: r[1] for r in rows if r and r[0] in ("orders", "revenue", "customers")}
-    assert kpi == {"customers": "2", "orders": "3", "revenue": "100"}
+    kpi = {
+        r[0]: float(r[1].replace(",", ""))
+        for r in rows
+        if r and r[0] in ("orders", "revenue", "customers")
+    }
+    assert kpi == {"customers": 2, "orders": 3, "revenue": 100}
     code, out = run("retention", "--cohort", "first_purchase", "--grain", "day", "-w", shop)
     assert code == 0 and "2026-03-04" in out  # a's first purchase opens a cohort
     code, out = run(
@@ -161,4 +165,4 @@ def test_attribution_of_a_table_of_paths(tmp_path: Path, run) -> None:
     code, out = run("attribution", "--paths", str(paths_csv))
     assert code == 1 and "Error:" in out and "path" in out  # no column called "path"
     code, out = run("attribution", "--paths", str(tmp_path / "missing.csv"))
-    assert code == 1 and "Error: cannot read" in out
+    assert code == 1 and "Error: field 'paths': cannot read" in out

@@ -11,6 +11,7 @@ from journeykit.cli.main import (
     CsvOpt,
     JsonOpt,
     WorkspaceOpt,
+    _existing_workspace,
     app,
     console,
     err,
@@ -67,7 +68,17 @@ def _names(text: str | None) -> list[str] | None:
 
 @app.command()
 def attribution(
-    workspace: WorkspaceOpt = None,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            help="Workspace folder (default: $JOURNEYKIT_WORKSPACE or ./journeykit-data); "
+            "it must exist unless --paths is given.",
+            envvar="JOURNEYKIT_WORKSPACE",
+            show_envvar=False,
+        ),
+    ] = None,
     lookback: Annotated[float, typer.Option(help="Lookback window in days.")] = 30.0,
     level: Annotated[str, typer.Option(help="channel or touchpoint.")] = "channel",
     metric: Annotated[str, typer.Option(help="conversions or revenue.")] = "conversions",
@@ -131,7 +142,7 @@ def attribution(
         title = f"attribution of {metric}, {paths.name}"
     else:
         built = paths_from_workspace(
-            open_ws(workspace),
+            open_ws(_existing_workspace(workspace)),
             lookback_days=lookback,
             touch_events=_names(touch_events),
             conversion_event=_names(conversion_events),
