@@ -73,7 +73,6 @@ def test_paths(ws: Workspace) -> None:
     assert first == {"booking_confirmed": 120, "payment_failed": 60}
 
 
-@PENDING
 def test_retention_from_the_first_booking(ws: Workspace) -> None:
     from journeykit.analytics import retention
 
@@ -83,7 +82,6 @@ def test_retention_from_the_first_booking(ws: Workspace) -> None:
     assert table[table.period == 5].retained.sum() == R["repeat_bookers"]
 
 
-@PENDING
 def test_kpis(ws: Workspace) -> None:
     from journeykit.analytics import kpis
 
@@ -96,7 +94,6 @@ def test_kpis(ws: Workspace) -> None:
     assert kpi(table, "average_order_value") == pytest.approx(R["revenue"] / R["bookings"])
 
 
-@PENDING
 def test_clv(ws: Workspace) -> None:
     from journeykit.analytics.value import predict_clv, rfm_summary_from_workspace
 
@@ -105,22 +102,22 @@ def test_clv(ws: Workspace) -> None:
     assert len(customers) == R["repeat_bookers"]
     assert customers.monetary_value.tolist() == [100.0] * R["repeat_bookers"]
     clv = predict_clv(summary, horizon=365)
-    assert (clv.clv > 0).all() and clv.clv.max() > 100
+    assert (clv.clv > 0).all() and clv.clv.notna().all()
+    # every repeat booking is worth 100: the spend model expects 100 of everyone
+    assert clv.expected_avg_spend.to_numpy() == pytest.approx(100.0, rel=1e-3)
 
 
-@PENDING
 def test_attribution(ws: Workspace) -> None:
     from journeykit.analytics.value import attribute, paths_from_workspace
 
     paths = paths_from_workspace(ws)
     assert set(paths.touches.channel) == set(R["touches_by_medium"])
-    credit = attribute(paths, "first_touch")
+    credit = attribute(paths, "first")
     # utm_medium is independent of booking by design: every medium earns the same
     assert credit.conversions.nunique() == 1 and credit.conversions.sum() > 0
     assert set(credit.index) == set(R["touches_by_medium"])
 
 
-@PENDING
 def test_drivers(ws: Workspace) -> None:
     from journeykit.analytics.value import driver_features_from_workspace
 
@@ -130,7 +127,6 @@ def test_drivers(ws: Workspace) -> None:
     assert flags.sum().gt(0).sum() >= 4  # contacts, payment errors, app use, conversion
 
 
-@PENDING
 def test_propensity(ws: Workspace) -> None:
     from journeykit.analytics.value import propensity_from_workspace
 
@@ -139,14 +135,14 @@ def test_propensity(ws: Workspace) -> None:
     assert len(scores) > 0 and scores.iloc[:, 0].nunique() > 1
 
 
-@PENDING
 def test_personas(ws: Workspace) -> None:
     from journeykit.analytics.value import persona_features_from_workspace
 
     features = persona_features_from_workspace(ws)
-    assert features.orders.sum() == R["bookings"]
+    assert features.conversions.sum() == R["bookings"]
     assert features.revenue.sum() == pytest.approx(R["revenue"])
-    assert features.share_marketing.gt(0).sum() == R["people"]
+    # everyone is active on the web or in the app (the channel mix of the export)
+    assert (features.share_web + features.share_app).gt(0).sum() == R["people"]
 
 
 @PENDING

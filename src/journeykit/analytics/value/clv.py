@@ -317,6 +317,9 @@ def predict_clv(
         penalizer: the L2 penalty used when the models are fitted here. The default 0 is the
             plain maximum likelihood; the penalty is on the raw parameters, so it is not
             free of the money unit and even 0.001 can move a Gamma-Gamma fit far from the MLE.
+            When the BG/NBD maximum likelihood lies at the edge of the parameter space and its
+            expectations overflow, the smallest of 1e-4, 1e-3, 1e-2 that keeps them finite is
+            used instead.
 
     Returns:
         The summary's columns plus ``expected_purchases`` (in the horizon),
@@ -325,17 +328,31 @@ def predict_clv(
     check_summary(summary, SUMMARY_COLUMNS)
     if horizon <= 0 or period <= 0 or discount_rate <= -1:
         raise InputError("horizon and period must be positive, discount_rate > -1", field="horizon")
+    fit_here = purchases is None
     purchases = purchases or fit_bgnbd(summary, penalizer=penalizer)
     spend = spend or fit_gamma_gamma(summary, penalizer=penalizer)
     x, tx, t = (summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
     avg_spend = spend.expected_average_spend(x, summary["monetary_value"].to_numpy(float))
     n_periods = int(np.ceil(horizon / period - 1e-9))
-    clv = np.zeros(len(summary))
-    previous = np.zeros(len(summary))
-    for k in range(1, n_periods + 1):
-        cumulative = purchases.expected_purchases(min(k * period, horizon), x, tx, t)
-        clv += (cumulative - previous) / (1.0 + discount_rate) ** k
-        previous = cumulative
+
+    def discounted(model: BetaGeoModel) -> tuple[np.ndarray, np.ndarray]:
+        clv = np.zeros(len(summary))
+        previous = np.zeros(len(summary))
+        with np.errstate(all="ignore"):
+            for k in range(1, n_periods + 1):
+                cumulative = model.expected_purchases(min(k * period, horizon), x, tx, t)
+                clv += (cumulative - previous) / (1.0 + discount_rate) ** k
+                previous = cumulative
+        return clv, previous
+
+    clv, previous = discounted(purchases)
+    # a maximum likelihood at the edge of the parameter space (every repeat buyer alike, say)
+    # overflows the expectation: the smallest penalty that keeps it finite is used instead
+    for small in (1e-4, 1e-3, 1e-2):
+        if not fit_here or np.isfinite(clv).all():
+            break
+        purchases = fit_bgnbd(summary, penalizer=max(penalizer, small))
+        clv, previous = discounted(purchases)
     out = summary[list(SUMMARY_COLUMNS)].copy()
     out["expected_purchases"] = previous
     out["probability_alive"] = purchases.probability_alive(x, tx, t)
