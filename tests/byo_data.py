@@ -27,8 +27,8 @@ The travel design, for person ``k`` in 0..299 (id ``T{k:03d}``), ``g = k % 10``:
   and gets ``reminder_email_sent`` (channel ``email``) 3 days later; a booker with ``g`` = 0
   also opens a ``support_chat`` 30 minutes after booking.
 * bookers with ``k % 20`` in (0, 12) (30 people) come back 35 days after the first event:
-  ``site_visit``, ``hotel_view``, ``booking_started``, ``booking_confirmed`` at 100 CHF
-  (+0, +3, +8, +9 min).
+  ``site_visit``, ``hotel_view``, ``booking_started``, ``booking_confirmed`` at
+  ``90 + 10 * (k % 3)`` CHF (+0, +3, +8, +9 min).
 * bookers with ``k % 3 == 0`` (50 people) answer ``trip_review`` (channel ``email``) 10 days
   after the first event: rating 5 (``g`` 0-1), 4 (``g`` 2-3) or 2 (``g`` = 5) with a text.
 """
@@ -78,6 +78,11 @@ def first_price(k: int) -> float:
 def repeat_booker(k: int) -> bool:
     """Whether traveller ``k`` books a second time."""
     return booker(k) and k % 20 in (0, 12)
+
+
+def repeat_price(k: int) -> float:
+    """The price of traveller ``k``'s second booking: 90, 100 or 110."""
+    return 90.0 + 10.0 * (k % 3)
 
 
 def reviewer(k: int) -> bool:
@@ -151,7 +156,7 @@ def travel_rows() -> list[dict[str, Any]]:
             add(back, "site_visit")
             add(back + 3, "hotel_view", hotel_id=f"H{k % 12:02d}")
             add(back + 8, "booking_started")
-            add(back + 9, "booking_confirmed", total_price=100.0, currency="CHF")
+            add(back + 9, "booking_confirmed", total_price=repeat_price(k), currency="CHF")
     rows.sort(key=lambda r: (r["customer_id"], r["occurred_at"]))
     return rows
 
@@ -180,7 +185,9 @@ TRAVEL_REF: dict[str, Any] = {
     # k % 4 = 0,1,2,3 taken (g=0: k%4 in {0,2}; g=1: {1,3}; g=2: {2,0}; g=3: {3,1}; g=5: {1,3})
     # per 20 people: k%4 of bookers = 0,1,2,3,1,0,3,1,2,3 -> sum of prices 10*120 + 40*16
     "first_revenue": 15 * (10 * 120 + 40 * 16),  # 27,600
-    "repeat_revenue": 30 * 100.0,
+    # the 30 repeat bookers (k % 60 in 0, 12, 20, 32, 40, 52: k % 3 = 0, 0, 2, 2, 1, 1) pay
+    # 90, 100 and 110 ten times each
+    "repeat_revenue": 10 * (90 + 100 + 110.0),
     "revenue": 15 * (10 * 120 + 40 * 16) + 3000.0,  # 30,600
     "currency": "CHF",
     # funnel hotel_search -> booking_started -> booking_confirmed (per person, ordered)

@@ -100,11 +100,12 @@ def test_clv(ws: Workspace) -> None:
     summary = rfm_summary_from_workspace(ws)
     customers = summary[summary.frequency > 0]
     assert len(customers) == R["repeat_bookers"]
-    assert customers.monetary_value.tolist() == [100.0] * R["repeat_bookers"]
+    # repeat bookings cost 90, 100 or 110: ten of each
+    assert sorted(customers.monetary_value.round(2)) == [90.0] * 10 + [100.0] * 10 + [110.0] * 10
     clv = predict_clv(summary, horizon=365)
-    assert (clv.clv > 0).all() and clv.clv.notna().all()
-    # every repeat booking is worth 100: the spend model expects 100 of everyone
-    assert clv.expected_avg_spend.to_numpy() == pytest.approx(100.0, rel=1e-3)
+    assert len(clv) == R["bookers"] and clv.clv.notna().all() and (clv.clv > 0).all()
+    # spend per booking is 90-110 for everyone: the model's expected spend stays there
+    assert clv.expected_avg_spend.between(90, 110).all()
 
 
 def test_attribution(ws: Workspace) -> None:
@@ -139,18 +140,21 @@ def test_personas(ws: Workspace) -> None:
     from journeykit.analytics.value import persona_features_from_workspace
 
     features = persona_features_from_workspace(ws)
+    assert len(features) == R["people"]
     assert features.conversions.sum() == R["bookings"]
     assert features.revenue.sum() == pytest.approx(R["revenue"])
+    assert features.share_chat.gt(0).sum() == R["chat_people"]
     # everyone is active on the web or in the app (the channel mix of the export)
     assert (features.share_web + features.share_app).gt(0).sum() == R["people"]
 
 
-@PENDING
 def test_voc(ws: Workspace) -> None:
     from journeykit.voc import survey_responses
 
-    answers = survey_responses(ws)
+    answers = survey_responses(ws, surveys=None)  # the trip review is a 1-5 rating: a review
     assert len(answers) == R["reviews"]
+    assert set(answers.survey) == {"review"}
+    assert answers.comment.notna().all()
     assert answers.score.mean() == pytest.approx(R["mean_rating"])
 
 
