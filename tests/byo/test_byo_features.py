@@ -16,11 +16,6 @@ from byo_data import TRAVEL_REF
 from journeykit.store import Workspace
 
 R = TRAVEL_REF
-#: Features that still read demo names instead of the workspace's spec. Strict: when one starts
-#: to pass, the mark fails the run, so whoever fixes the feature removes its mark.
-PENDING = pytest.mark.xfail(
-    strict=True, reason="reads demo names, not the workspace's spec (issue 12, part 1)"
-)
 
 
 @pytest.fixture(scope="module")
