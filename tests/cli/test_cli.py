@@ -134,6 +134,7 @@ def test_ingest_is_honest_about_refused_files(files):
     assert "40 rows, 0 loaded, 0 already stored, 40 rejected" in out.output
     # one line per reason, with a count and the first rows, not 40 lines
     assert "40 rejected ts: cannot parse timestamp (rows 2, 3, 4, 5, 6, …)" in out.output
+    assert "layout with --ts-format" in out.output
     assert "every row of" in out.output
     (files / "anon.csv").write_text("ts,event,shopper\n2026-03-01 10:00,A,s1\n")
     out = run("ingest", str(files / "anon.csv"), "-w", ws)

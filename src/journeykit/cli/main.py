@@ -296,6 +296,12 @@ def show_load_report(path: Path | str, report: LoadReport) -> None:
         )
     if len(report.reject_groups) > 10:
         console.print(f"  … {len(report.reject_groups) - 10} more reasons")
+    if any(g.reason == "cannot parse timestamp" for g in report.reject_groups):
+        console.print(
+            "  give the timestamps' layout with --ts-format, e.g. --ts-format '%d/%m/%y %H:%M'",
+            highlight=False,
+            markup=False,
+        )
     if report.failed:
         console.print(f"  [red]every row of {path} was refused[/red]", highlight=False)
     if report.rejects_file:
