@@ -144,3 +144,33 @@ def test_a_value_quoting_disk_words_does_not_make_data_look_like_a_failing_store
     conversion = duckdb.ConversionException("Could not convert string 'IO Error: disk' to INT")
     assert not _systemic(StoreError(f"store query failed: {conversion}", conversion))
     assert _systemic(StoreError("x", duckdb.IOException("IO Error: No space left on device")))
+
+
+def test_every_refused_message_is_dead_lettered_even_past_the_reports_first_hundred(ws):
+    old = [
+        {"event": "Old", "userId": f"o{i}", "messageId": f"old-{i}", "timestamp": "1900-01-01"}
+        for i in range(120)
+    ]
+    bad = [{"event": "X", "userId": "b", "messageId": "bad-rev", "properties": {"revenue": "x"}}]
+    good = [{"event": "New", "userId": "n", "messageId": f"new-{i}"} for i in range(5)]
+    spool = Spool(ws.path / "spool")
+    spool.start()
+    messages = good[:2] + old + bad + good[2:]
+    spool.append_sync(_old_record(messages, 1), count=len(messages))
+    loader = Loader(ws, spool, linger_seconds=0.0)
+    loader.start()
+    assert loader.flush(60)
+    loader.stop(10)
+    spool.close()
+    stored = {r[0] for r in ws.store.fetchall("SELECT event_id FROM events")}
+    assert stored == {f"new-{i}" for i in range(5)}
+    letters = [
+        json.loads(line)
+        for line in (ws.path / "spool" / "dead" / "records.jsonl").read_text().splitlines()
+    ]
+    by_id = {d["message_id"]: d for d in letters}
+    assert set(by_id) == {f"old-{i}" for i in range(120)} | {"bad-rev"}
+    assert all(d["reason"] for d in letters)
+    assert by_id["bad-rev"]["field"] == "properties.revenue"
+    assert [by_id[f"old-{i}"]["index"] for i in range(120)] == list(range(2, 122))
+    assert loader.status().lag_events == 0

@@ -39,7 +39,7 @@ def serve(
         url += f"?key={key}"
     console.print(
         f"journeykit is serving {folder}\n  dashboard: [bold]{url}[/bold]\n"
-        f"  API docs:  http://{host}:{port}/docs",
+        f"  API:       http://{host}:{port}/openapi.json",
         soft_wrap=True,
     )
     run(folder, host=host, port=port)

@@ -100,6 +100,8 @@ def message_to_row(message: Any, received_at: datetime | None = None) -> dict[st
     event = _str(message, "event")
     if mtype == "track" and not event:
         raise InputError("a track call needs an event name", field="event")
+    if event and "\x00" in event:  # stored, it could never be named in a query
+        raise InputError("an event name cannot hold a NUL character", field="event")
     if mtype in ("page", "screen"):
         name = _str(message, "name")
         if name:
@@ -255,7 +257,7 @@ def load_segment(
         rows=len(rows) + len(rejects),
         loaded=report.loaded,
         duplicates=report.duplicates,
-        rejected=len(all_rejects),
+        rejected=len(rejects) + report.rejected,  # the report lists the first ones only
         rejects=all_rejects,
         notices=report.notices,
         merges=report.merges,

@@ -155,9 +155,32 @@ class JourneykitApp(FastAPI):
         fast = self.fast
         if fast is not None and fast.wants(scope):
             scope["app"] = self
-            await fast(scope, receive, send)
+            await fast(scope, receive, send)  # sends the security headers itself
             return
-        await super().__call__(scope, receive, send)
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+
+        async def secured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                _secure(message)
+            await send(message)
+
+        await super().__call__(scope, receive, secured)
+
+
+def _secure(message: Message) -> None:
+    """``nosniff`` and a Content-Security-Policy on every answer, errors included (a page
+    may set its own policy)."""
+    from starlette.datastructures import MutableHeaders
+
+    from journeykit.server.state import API_POLICY, PAGE_POLICY
+
+    headers = MutableHeaders(scope=message)
+    headers["x-content-type-options"] = "nosniff"
+    if "content-security-policy" not in headers:
+        page = headers.get("content-type", "").startswith("text/html")
+        headers["content-security-policy"] = PAGE_POLICY if page else API_POLICY
 
 
 def _lifespan(ws_path: Path, settings: ServerSettings) -> Any:
@@ -339,6 +362,9 @@ def create_app(ws_path: str | Path, settings: ServerSettings | None = None) -> F
         description=DESCRIPTION,
         lifespan=_lifespan(Path(ws_path), settings),
         responses={500: {"model": ErrorResponse, "description": "An internal error (logged)."}},
+        # FastAPI's pages load their scripts from a CDN: see _api_docs for ours
+        docs_url=None,
+        redoc_url=None,
         **_no_telemetry(),
     )
     _install_errors(app)
@@ -347,6 +373,8 @@ def create_app(ws_path: str | Path, settings: ServerSettings | None = None) -> F
     app.include_router(query.router())
     app.include_router(admin.router())
     install_openapi(app)
+    if settings.api_docs:
+        _api_docs(app)
     if settings.dashboard:
         _mount_dashboard(app)
     if settings.access_log not in ("all", "errors", "off"):
@@ -369,6 +397,37 @@ def create_app(ws_path: str | Path, settings: ServerSettings | None = None) -> F
             allow_headers=["Authorization", "Content-Type", "Content-Encoding"],
         )
     return app
+
+
+def _api_docs(app: FastAPI) -> None:
+    """The interactive API docs at ``/docs``: Swagger UI served from the installed
+    ``swagger-ui-bundle-v2`` package, so the page loads nothing from another site."""
+    try:
+        import swagger_ui_bundle
+    except ImportError:
+        raise InputError(
+            "api_docs needs the swagger-ui-bundle-v2 package: pip install 'journeykit[apidocs]'",
+            field="server.api_docs",
+        ) from None
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount(
+        "/docs/assets",
+        StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
+        name="api-docs-assets",
+    )
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="journeykit API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon-32x32.png",
+        )
 
 
 def _mount_dashboard(app: FastAPI) -> None:

@@ -41,7 +41,13 @@ from journeykit.server.models import (
     ScreenMessage,
     TrackMessage,
 )
-from journeykit.server.state import ApiError, authenticate, presented_key, throttle
+from journeykit.server.state import (
+    SECURITY_HEADERS,
+    ApiError,
+    authenticate,
+    presented_key,
+    throttle,
+)
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -70,7 +76,11 @@ COLLECT_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "No key, or an unknown or revoked one."},
     403: {"model": ErrorResponse, "description": "The key is not a write key."},
     413: {"model": ErrorResponse, "description": "The body is over the size limit."},
-    415: {"model": ErrorResponse, "description": "A content encoding other than gzip."},
+    415: {
+        "model": ErrorResponse,
+        "description": "A content type other than JSON (or text/plain), a charset other than "
+        "UTF-8, or a content encoding other than gzip.",
+    },
     429: {"model": ErrorResponse, "description": "Rate limit reached or the spool is full."},
     503: {"model": ErrorResponse, "description": "The spool cannot be written."},
 }
@@ -102,7 +112,48 @@ def _inflate(body: bytes, encoding: str, limit: int) -> bytes:
         ) from None
     if len(plain) > limit or inflater.unconsumed_tail:
         raise ApiError(413, "too_large", f"the body inflates to over {limit} bytes", field="body")
+    # a stream cut short (no trailer: its checksum and length unchecked) or followed by
+    # more bytes is not the body the client meant to send
+    if not inflater.eof:
+        raise ApiError(400, "invalid_body", "the gzip body ends early (no trailer)", field="body")
+    if inflater.unused_data:
+        raise ApiError(
+            400,
+            "invalid_body",
+            f"{len(inflater.unused_data)} bytes follow the gzip stream",
+            field="body",
+        )
     return plain
+
+
+#: Media types a collector body may be declared as: JSON, and text/plain, which browsers'
+#: SDKs send to skip the CORS preflight (analytics.js's fetch, RudderStack's sendBeacon).
+#: A request without a Content-Type is read as JSON.
+MEDIA_TYPES = ("application/json", "text/plain")
+
+
+def _check_media_type(value: str | None) -> None:
+    if not value:
+        return
+    kind, _, params = value.partition(";")
+    kind = kind.strip().lower()
+    if kind not in MEDIA_TYPES and not (kind.startswith("application/") and kind.endswith("+json")):
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"content type {kind!r}; send application/json (or text/plain)",
+            field="content-type",
+        )
+    for param in params.split(";"):
+        name, _, charset = param.partition("=")
+        charset = charset.strip().strip('"').lower()
+        if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
+            raise ApiError(
+                415,
+                "unsupported_media_type",
+                f"charset {charset!r}; send UTF-8",
+                field="content-type",
+            )
 
 
 def _too_large(limit: int, length: str | None = None) -> ApiError:
@@ -138,6 +189,7 @@ async def _collect(
     token = presented_key(headers)
     # a key in the header is checked before the body is read
     key = authenticate(state, token, ("write",)) if token else None
+    _check_media_type(headers.get("content-type"))
     length = headers.get("content-length")
     limit = settings.max_batch_bytes
     if length is not None and length.isdigit() and int(length) > limit:
@@ -284,7 +336,11 @@ class FastCollector:
             log.error("request failed", exc_info=exc, extra={"path": scope["path"]})
             error = ApiError(500, "internal_error", "an internal error; it is logged")
             status, body, extra = 500, json.dumps(error.body()).encode(), None
-        out = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        out = [
+            (b"content-type", b"application/json"),
+            (b"content-length", b"%d" % len(body)),
+            *SECURITY_HEADERS,
+        ]
         out += [
             (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (extra or {}).items()
         ]

@@ -345,7 +345,8 @@ class Loader:
         if not report.rejected:
             return []
         refused = {(r.row or 0) - 1: (r.field, r.reason) for r in report.rejects}
-        if len(refused) < report.rejected:
+        # a report lists the first refused rows only: find the rest when some are unaccounted
+        if report.loaded + report.duplicates + len(refused) < len(batch.messages):
             refused.update(self._all_refused(batch, report))
         out = []
         for i, (field, reason) in sorted(refused.items()):

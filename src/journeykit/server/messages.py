@@ -30,6 +30,8 @@ _TRIM = "".join(
 _NON_ASCII_DIGITS = re.compile(r"[^0-9]")
 _NULL_WORDS = ("nan", "none", "null")
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+#: An event name with a NUL character could be stored but never named in a query.
+NUL_IN_NAME = "an event name cannot hold a NUL character (\\u0000)"
 
 
 @dataclass(frozen=True)
@@ -377,6 +379,8 @@ def check_message(
     event = _str(message, "event")
     if mtype == "track" and not (event and event.strip(_TRIM)):
         raise InputError("a track call needs an event name", field="event")
+    if event and "\x00" in event:
+        raise InputError(NUL_IN_NAME, field="event")
     other = False
     if mtype != "track":
         if mtype in ("page", "screen"):

@@ -47,6 +47,8 @@ class ServerSettings:
         cors_origins: origins browsers may send from (for analytics.js on your site);
             empty: no CORS headers.
         dashboard: serve the dashboard pages at ``/`` (when installed).
+        api_docs: serve the interactive API docs at ``/docs`` (Swagger UI from the
+            ``swagger-ui-bundle-v2`` package, extra ``apidocs``); off by default.
         log_level: level of the ``journeykit`` and ``uvicorn`` loggers.
     """
 
@@ -73,6 +75,7 @@ class ServerSettings:
     access_log: str = "errors"
     cors_origins: tuple[str, ...] = ()
     dashboard: bool = True
+    api_docs: bool = False
     log_level: str = "info"
 
 

@@ -96,6 +96,22 @@ def bounds_for(ws: Workspace, settings: ServerSettings) -> Bounds:
     )
 
 
+#: Sent with every answer that is not a page: nothing in it may run, load or be framed.
+API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+#: Sent with pages (the dashboard, the API docs) that set no policy of their own: scripts,
+#: styles and images from the server itself only (inline ones too: the pages embed their
+#: data and charts), nothing from elsewhere, framed only by the server's own pages.
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
+)
+#: The security headers of a JSON answer, as ASGI header pairs.
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"content-security-policy", API_POLICY.encode()),
+)
+
 UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Basic realm="journeykit"'}
 
 _FOR = {
