@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 import journeykit
 from journeykit.ingest import load
 
@@ -62,6 +64,16 @@ def test_a_grown_file_stores_only_its_new_rows(tmp_path: Path, ws) -> None:
         ("u1", "Clicked", 4),
         ("u1", "Order Line", 5),
     ]
+
+
+def test_a_re_export_with_columns_reordered_is_the_same_rows(tmp_path: Path, ws) -> None:
+    path = tmp_path / "clicks.csv"
+    path.write_text(HEADER + BODY)
+    load(ws, path)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame[["user_id", "revenue", "event", "ts"]].to_csv(path, index=False)
+    report = load(ws, path)
+    assert (report.loaded, report.already_stored) == (0, 5)
 
 
 def test_the_same_rows_from_another_source_are_other_events(ws) -> None:

@@ -471,8 +471,9 @@ def stage(
         or cur.execute(f"SELECT count(*) FROM _src WHERE {given_id} IS NULL").fetchone()[0] > 0
     )
     if needs_row_ids:
+        # by column name, so a re-export with its columns in another order is the same rows
         raw_cols = " || chr(31) || ".join(
-            f"coalesce(CAST({_q(c)} AS VARCHAR), chr(0))" for c in columns
+            f"coalesce(CAST({_q(c)} AS VARCHAR), chr(0))" for c in sorted(columns)
         )
         row_hash = f"md5({raw_cols})"
         occurrence = f"row_number() OVER (PARTITION BY {row_hash} ORDER BY {row_no})"
