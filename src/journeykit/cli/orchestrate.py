@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import threading
-import time
 from collections.abc import Iterator
-from datetime import datetime
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -25,60 +24,85 @@ from journeykit.cli.main import (
 )
 
 if TYPE_CHECKING:
-    from journeykit.store import Workspace
+    from journeykit.orchestrate.backtest import BacktestReport
+    from journeykit.orchestrate.state import StateStore
+    from journeykit.store import Store
 
 auto_app = typer.Typer(
     help="Journey automations: validate, list, stats, backtest.", no_args_is_help=True
 )
 app.add_typer(auto_app, name="automations")
 
+#: The variable naming the state; the same one ``OrchestrateSettings.from_env`` reads.
+STATE_ENV = "JOURNEYKIT_ORCHESTRATE_STATE_URL"
 StateOpt = Annotated[
-    str,
+    str | None,
     typer.Option(
-        "--state", help="State database URL or SQLite file.", envvar="JOURNEYKIT_ORCHESTRATE_STATE"
+        "--state",
+        help="State database URL or SQLite file (default: orchestrate.sqlite in the workspace).",
+        envvar=STATE_ENV,
     ),
 ]
-DEFAULT_STATE = "journeykit-orchestrate.sqlite"
+
+#: The workspace whose state a read-only command reads (not required to exist with --state).
+StateWorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="Workspace whose orchestrate.sqlite is read when --state is not given.",
+        envvar="JOURNEYKIT_WORKSPACE",
+        show_envvar=False,
+    ),
+]
+#: The state of the default workspace (commands that take no workspace).
+DEFAULT_STATE = "sqlite:///journeykit-data/orchestrate.sqlite"
 
 
-def _events(
-    ws: Workspace,
-    since: datetime | None,
-    after: tuple[Any, str] | None = None,
-    limit: int | None = None,
-) -> list[dict[str, Any]]:
-    """Events of the workspace as canonical dicts (properties and traits parsed)."""
-    where, params = [], []
-    if since is not None:
-        where.append("e.ts >= ?")
-        params.append(since)
-    if after is not None:
-        where.append("(e.ts, e.event_id) > (?, ?)")
-        params.extend(after)
-    sql = (
-        "SELECT e.event_id, e.ts, e.person_id, e.event, e.channel, e.properties, e.revenue, "
-        "p.traits FROM events e LEFT JOIN people p USING (person_id) "
-        + (f"WHERE {' AND '.join(where)} " if where else "")
-        + "ORDER BY e.ts, e.event_id"
-        + (f" LIMIT {int(limit)}" if limit else "")
-    )
-    out = []
-    for event_id, ts, person, name, channel, props, revenue, traits in ws.store.fetchall(
-        sql, params
-    ):
-        out.append(
-            {
-                "event_id": event_id,
-                "ts": ts,
-                "person_id": person,
-                "event": name,
-                "channel": channel,
-                "properties": json.loads(props or "{}"),
-                "revenue": revenue,
-                "traits": json.loads(traits) if traits else {},
-            }
+def _folder(workspace: Path | None) -> Path:
+    from journeykit.config import load_settings
+
+    return Path(workspace or load_settings().store.workspace)
+
+
+def state_url(state: str | None, workspace: Path | None) -> str:
+    """The state named by --state or the environment, else orchestrate.sqlite in the workspace."""
+    if state:
+        return state
+    return f"sqlite:///{_folder(workspace) / 'orchestrate.sqlite'}"
+
+
+def existing_state(state: str | None, workspace: Path | None) -> StateStore:
+    """The state for a command that only reads: never created when missing."""
+    import sqlalchemy as sa
+
+    from journeykit.errors import WorkspaceError
+    from journeykit.orchestrate.state import StateStore, normalise_url
+
+    if not state and not _folder(workspace).is_dir():
+        raise WorkspaceError(
+            f"no workspace at {_folder(workspace)} to find the orchestration state in: "
+            f"give the workspace with --workspace, or the state with --state or {STATE_ENV}"
         )
-    return out
+    url = state_url(state, workspace)
+    parsed = sa.engine.make_url(normalise_url(url))
+    file = parsed.database
+    if (
+        parsed.get_backend_name() == "sqlite"
+        and file
+        and file != ":memory:"
+        and not Path(file).is_file()
+    ):
+        raise WorkspaceError(
+            f"No orchestration state at {file}: run `journeykit orchestrate` first, "
+            f"or name the state with --state or {STATE_ENV}"
+        )
+    return StateStore(url, create=False)
+
+
+def require_state(state: str) -> None:
+    """Refuse a state that does not exist (a read must not create an empty one)."""
+    existing_state(state, None).dispose()
 
 
 @auto_app.command("validate")
@@ -96,9 +120,10 @@ def validate(
 ) -> None:
     """Check automation files; errors name the line and the field. With --workspace, event
     names are checked against the data ("did you mean ...?")."""
-    from journeykit.orchestrate import validate_file
+    from journeykit.orchestrate.loader import read_file
 
-    automations = validate_file(path)
+    spec = read_file(path)
+    automations = spec.automations
     findings = [] if workspace is None else _check_workspace(automations, workspace)
     for f in findings:
         colour = "red" if f.level == "error" else "yellow"
@@ -110,6 +135,10 @@ def validate(
         raise InvalidSpec(f"{errors} name(s) in {path} match nothing in the workspace (above)")
     for a in automations:
         console.print(f"[green]ok[/green] {a.id}: {len(a.steps)} steps")
+    for cap in spec.caps:
+        console.print(f"global cap: {cap.max} per {cap.per} on {cap.channel}")
+    for channel, rate in spec.send_rates.items():
+        console.print(f"send rate: {rate:g}/s on {channel}")
 
 
 def _check_workspace(automations: list[Any], workspace: Path) -> list[Any]:
@@ -145,17 +174,23 @@ def _check_workspace(automations: list[Any], workspace: Path) -> list[Any]:
 
 
 @auto_app.command("list")
-def list_(state: StateOpt = DEFAULT_STATE, json_: JsonOpt = False, csv: CsvOpt = None) -> None:
+def list_(
+    state: StateOpt = None,
+    workspace: StateWorkspaceOpt = None,
+    json_: JsonOpt = False,
+    csv: CsvOpt = None,
+) -> None:
     """Automations with people entered, waiting, completed, converted."""
     from journeykit.orchestrate import list_automations
 
-    show_frame(list_automations(state), "automations")
+    show_frame(list_automations(existing_state(state, workspace)), "automations")
 
 
 @auto_app.command("stats")
 def stats(
     automation: Annotated[str, typer.Argument(help="Automation id.")],
-    state: StateOpt = DEFAULT_STATE,
+    state: StateOpt = None,
+    workspace: StateWorkspaceOpt = None,
     confidence: Annotated[
         float, typer.Option(min=0.5, max=0.999, help="Level of the intervals.")
     ] = 0.95,
@@ -174,8 +209,13 @@ def stats(
 
     if method not in METHODS:
         raise InputError(f"unknown method {method!r} (use {', '.join(METHODS)})", field="method")
-    require_state(state)
-    result = report(state, automation, confidence=confidence, method=method, since=since)  # type: ignore[arg-type]
+    result = report(
+        existing_state(state, workspace),
+        automation,
+        confidence=confidence,
+        method=method,  # type: ignore[arg-type]
+        since=since,
+    )
     level = f"{confidence:.0%}"
     groups = result.groups.reset_index(drop=True)
     cols = ["arm", "entered", "converted", "conversion_rate", "rate_low", "rate_high"]
@@ -205,85 +245,251 @@ def stats(
         show_frame(result.funnel, "per step (treated people reaching each step)")
 
 
-def require_state(state: str) -> None:
-    """Refuse a state file that does not exist (a read must not create an empty one)."""
-    from journeykit.errors import NotFound
-    from journeykit.orchestrate.state import normalise_url
+def _when(text: str) -> datetime:
+    from journeykit.errors import InputError
+    from journeykit.orchestrate.clock import SystemClock, to_utc_naive
 
-    url = normalise_url(state)
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        if not path.exists():
-            raise NotFound("orchestration state", str(path), [])
+    if text.strip().lower() == "now":
+        return SystemClock().now()
+    try:
+        return to_utc_naive(text)
+    except ValueError:
+        raise InputError(
+            f"not a time: {text!r} (use 2026-09-01, 2026-09-01T10:00:00Z or now)", field="since"
+        ) from None
 
 
 @auto_app.command("backtest")
 def backtest_(
     path: Annotated[Path, typer.Argument(help="Automation YAML file or folder.")],
-    as_of: Annotated[datetime, typer.Option("--as-of", help="Pretend launch time.")],
+    as_of: Annotated[str, typer.Option("--as-of", help="End of the replay (a date or time).")],
     workspace: WorkspaceOpt = None,
-    lookback_days: Annotated[int, typer.Option(help="History that builds profiles.")] = 28,
-    json_: JsonOpt = False,
-    csv: CsvOpt = None,
+    lookback_days: Annotated[
+        float, typer.Option(help="Days replayed before --as-of; earlier events build profiles.")
+    ] = 28,
+    people: Annotated[int, typer.Option(help="People listed per automation.")] = 20,
 ) -> None:
-    """Replay stored events: who would enter, messages per person per week, conversion."""
-    from datetime import timedelta
-
-    from journeykit.orchestrate import validate_file
+    """Replay stored events: per step who would enter, what would be sent, conversions."""
     from journeykit.orchestrate.backtest import backtest
+    from journeykit.orchestrate.engine import EngineSettings
+    from journeykit.orchestrate.loader import read_file
+    from journeykit.server.feed import backtest_events
 
-    automations = validate_file(path)
+    spec = read_file(path)
+    end = _when(as_of)
+    lookback = timedelta(days=lookback_days)
     ws = open_ws(workspace)
-    events = _events(ws, as_of - timedelta(days=lookback_days))
+    try:
+        events = backtest_events(ws.store, end - lookback, end)
+    finally:
+        ws.close()
+    reports = backtest(
+        spec.automations,
+        events,
+        as_of=end,
+        lookback=lookback,
+        settings=EngineSettings(global_caps=spec.caps),
+    )
+    for r in reports:
+        _show_backtest(r, people)
+
+
+def _show_backtest(r: BacktestReport, people: int) -> None:
+    import json
+
     import pandas as pd
 
-    rows = [
-        vars(r)
-        if not hasattr(r, "__dataclass_fields__")
-        else {k: getattr(r, k) for k in r.__dataclass_fields__}
-        for r in backtest(automations, events, as_of=as_of, lookback=timedelta(days=lookback_days))
-    ]
-    show_frame(pd.DataFrame(rows).drop(columns=["by_channel"], errors="ignore"), "backtest")
+    channels = ", ".join(f"{ch} {n}" for ch, n in r.by_channel) or "none"
+    console.print(
+        f"[bold]{r.automation_id}[/bold]: {r.start:%Y-%m-%d %H:%M} to {r.end:%Y-%m-%d %H:%M}\n"
+        f"  entered {r.entered} ({r.treatment} treatment, {r.holdout} holdout), "
+        f"{r.people} people treated\n"
+        f"  messages {r.messages} ({channels}), capped {r.capped}, "
+        f"{r.messages_per_person_per_week:.2f} per person per week\n"
+        f"  goal reached by {r.converted} of {r.mature} entries whose window closed "
+        f"({_pct(r.expected_conversion)}); expected conversions among entrants "
+        f"{_num(r.expected_conversions)}",
+        soft_wrap=True,
+    )
+    if r.steps:
+        frame = pd.DataFrame([vars(s) for s in r.steps])
+        show_frame(frame, f"{r.automation_id}: per step")
+    if r.person_ids:
+        shown = ", ".join(r.person_ids[:people])
+        more = len(r.person_ids) - people
+        console.print(f"  people: {shown}" + (f" … and {more} more" if more > 0 else ""))
+    for sample in r.samples:
+        body = sample.payload
+        console.print(
+            f"  [bold]sample {sample.step_id}[/bold] ({sample.channel}, {sample.person_id})"
+        )
+        if "subject" in body:
+            console.print(f"    To: {body.get('to')}\n    Subject: {body.get('subject')}")
+            if body.get("text"):
+                console.print("    " + str(body["text"]).replace("\n", "\n    "), markup=False)
+        else:
+            console.print(f"    {body.get('method', 'POST')} {body.get('url')}", markup=False)
+            console.print("    " + json.dumps(body.get("json"), default=str), markup=False)
 
 
-def _follow(
-    ws: Workspace, since: datetime | None, follow: bool, stop: threading.Event
-) -> Iterator[dict[str, Any]]:
-    last: tuple[Any, str] | None = None
-    first = True
-    while not stop.is_set():
-        batch = _events(ws, since if first else None, last, limit=5000)
-        first = False
-        yield from batch
-        if batch:
-            last = (batch[-1]["ts"], batch[-1]["event_id"])
-            continue
-        if not follow:
-            return
-        time.sleep(1.0)
+def _pct(x: float) -> str:
+    return "n/a" if x != x else f"{x:.1%}"
+
+
+def _num(x: float) -> str:
+    return "n/a" if x != x else f"{x:.1f}"
+
+
+def _parse_caps(values: list[str]) -> list[Any]:
+    from journeykit.errors import InputError
+    from journeykit.orchestrate.spec import Cap
+
+    caps = []
+    for text in values:
+        channel, _, rest = text.partition(":")
+        count, _, per = rest.partition("/")
+        try:
+            caps.append(Cap(channel=channel.strip() or "*", max=int(count), per=per.strip()))
+        except ValueError:
+            raise InputError(
+                f"not a cap: {text!r} (use CHANNEL:MAX/PER, for example email:3/1d)", field="cap"
+            ) from None
+    return caps
+
+
+def _parse_rates(values: list[str]) -> dict[str, float]:
+    from journeykit.errors import InputError
+    from journeykit.orchestrate.loader import parse_rate
+
+    rates = {}
+    for text in values:
+        channel, _, rate = text.partition("=")
+        try:
+            rates[channel.strip() or "*"] = parse_rate(rate)
+        except ValueError as exc:
+            raise InputError(f"{exc} in {text!r} (use CHANNEL=RATE)", field="rate") from None
+    return rates
+
+
+@contextmanager
+def _reading(folder: Path) -> Iterator[Store]:
+    """The workspace's store, open only while it is read (loads may run in between)."""
+    import journeykit
+
+    ws = journeykit.open(folder)
+    try:
+        yield ws.store
+    finally:
+        ws.close()
 
 
 @app.command()
 def orchestrate(
     path: Annotated[Path, typer.Argument(help="Automation YAML file or folder.")],
     workspace: WorkspaceOpt = None,
-    state: StateOpt = DEFAULT_STATE,
-    since: Annotated[datetime | None, typer.Option(help="Replay stored events from here.")] = None,
-    follow: Annotated[bool, typer.Option(help="Keep running and pick up new events.")] = False,
+    state: StateOpt = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Act on events from this time on (a date, a time or 'now')."),
+    ] = None,
+    follow: Annotated[bool, typer.Option(help="Keep running and act on new events.")] = False,
+    replay: Annotated[
+        bool, typer.Option(help="Act on waiting events older than --max-age, in event time.")
+    ] = False,
+    from_now: Annotated[
+        bool, typer.Option(help="Only add waiting events to profiles; act on new ones.")
+    ] = False,
+    max_age: Annotated[
+        str, typer.Option(help="Events older than this are not acted on without --replay.")
+    ] = "1h",
+    cap: Annotated[
+        list[str] | None,
+        typer.Option(help="Global frequency cap CHANNEL:MAX/PER (email:3/1d); repeatable."),
+    ] = None,
+    rate: Annotated[
+        list[str] | None,
+        typer.Option(help="Send rate CHANNEL=RATE (email=10/s); repeatable."),
+    ] = None,
 ) -> None:
-    """Run automations over the workspace's events (and new ones with --follow)."""
-    from journeykit.orchestrate import IterableSource, run_worker, validate_file
+    """Act on new events of the workspace (and keep doing so with --follow).
 
-    automations = validate_file(path)
-    ws = open_ws(workspace)
-    stop = threading.Event()
-    source = IterableSource(_follow(ws, since, follow, stop))
+    The first run builds profiles from the stored history and acts only on what arrives
+    after it; later runs go on from where the last one stopped. Events older than --max-age
+    are acted on only with --replay.
+    """
+    import signal
+
+    from journeykit.errors import InputError
+    from journeykit.orchestrate.clock import SystemClock
+    from journeykit.orchestrate.engine import EngineSettings
+    from journeykit.orchestrate.loader import read_file
+    from journeykit.orchestrate.state import StateStore
+    from journeykit.orchestrate.timeutil import parse_duration
+    from journeykit.orchestrate.worker import OrchestrateSettings, run_worker
+    from journeykit.server import feed
+
+    if replay and from_now:
+        raise InputError("choose one of --replay and --from-now", field="replay")
+    spec = read_file(path)
     try:
-        result = run_worker(state, automations, source, stop, stop_when_idle=not follow)
-    except KeyboardInterrupt:
-        stop.set()
-        return
+        window = parse_duration(max_age)
+    except ValueError as exc:
+        raise InputError(str(exc), field="max-age") from None
+    caps = (*spec.caps, *_parse_caps(cap or []))
+    rates = {**spec.send_rates, **_parse_rates(rate or [])}
+    settings = OrchestrateSettings.from_env()
+    engine_settings = EngineSettings(global_caps=caps, batch_size=settings.batch_size)
+    folder = _folder(workspace)
+    name = str(folder.resolve())
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        store = StateStore(state_url(state, workspace))
+        with _reading(folder) as ws_store:
+            plan = feed.start(
+                ws_store,
+                store,
+                spec.automations,
+                name,
+                since=_when(since) if since else None,
+                max_age=window,
+                replay=replay,
+                from_now=from_now,
+                settings=engine_settings,
+                now=SystemClock().now(),
+                stop=stop,
+            )
+        if plan.stored is None:
+            console.print("profiles built from the stored history; acting on new events")
+        if plan.events:
+            how = "added to profiles" if from_now else "replayed" if replay else "handled"
+            console.print(f"{plan.events} waiting events of {plan.people} people {how}")
+        source = feed.WorkspaceFeed(
+            lambda: _reading(folder),
+            store,
+            name,
+            plan.end or feed.ORIGIN,
+            max_age=window,
+            follow=follow,
+        )
+        result = run_worker(
+            store,
+            spec.automations,
+            source,
+            stop,
+            settings=settings,
+            engine_settings=engine_settings,
+            stop_when_idle=not follow,
+            rates=rates,
+        )
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     console.print(result)
+    if source.too_old:
+        console.print(f"{source.too_old} events older than {max_age} only updated profiles")
 
 
 @app.command()

@@ -2,7 +2,8 @@
 
 The public names load lazily (nothing heavy happens on ``import journeykit.orchestrate``):
 
-* specs: :class:`Automation` and its parts, :func:`validate_file`, :func:`loads`;
+* specs: :class:`Automation` and its parts, :func:`validate_file`, :func:`read_file` (with
+  global caps and send rates), :func:`loads`;
 * running: :class:`Engine`, :class:`Dispatcher`, :func:`run_worker`, clocks, transports;
 * measuring: :func:`stats`, :func:`report`, :func:`list_automations`, :func:`dead_letters`,
   :func:`backtest`.
@@ -15,6 +16,7 @@ from typing import Any
 
 _EXPORTS = {
     "Automation": "spec",
+    "AutomationFile": "loader",
     "AutomationReport": "measure",
     "BacktestReport": "backtest",
     "Cap": "spec",
@@ -44,6 +46,7 @@ _EXPORTS = {
     "list_automations": "measure",
     "loads": "loader",
     "parse_condition": "conditions",
+    "read_file": "loader",
     "report": "measure",
     "run_worker": "worker",
     "stats": "measure",

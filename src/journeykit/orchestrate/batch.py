@@ -63,6 +63,7 @@ class _Message:
     key: str
     tz: str
     error: str | None = None
+    at: datetime | None = None  # when it was queued (events in event time differ in a batch)
 
 
 def trigger_context(ev: dict[str, Any]) -> str:
@@ -446,7 +447,7 @@ class Batch:
             except (InputError, TypeError, ValueError) as exc:
                 payload, error = None, f"cannot render the message: {exc}"
             self.messages.append(
-                _Message(j, c, sid, kind, channel, payload, key, self.tz(p, c), error)
+                _Message(j, c, sid, kind, channel, payload, key, self.tz(p, c), error, self.now)
             )
             if (
                 isinstance(step, EmitAction)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -73,6 +74,8 @@ class Dispatcher:
         retry: the retry policy.
         lease: how long a claim holds a message before another worker may take it over.
         concurrency: messages sent in parallel (threads).
+        rates: most messages sent per second, by channel (``"*"``: all channels together);
+            messages over the rate wait in the outbox for the next round.
     """
 
     def __init__(
@@ -84,8 +87,10 @@ class Dispatcher:
         retry: RetryPolicy | None = None,
         lease: timedelta = timedelta(minutes=5),
         concurrency: int = 1,
+        rates: Mapping[str, float] | None = None,
     ) -> None:
         self.state = state
+        self.rates = {ch: _Bucket(rate) for ch, rate in (rates or {}).items()}
         self.transports = dict(transports)
         self.clock = clock or SystemClock()
         self.retry = retry or RetryPolicy()
@@ -162,6 +167,8 @@ class Dispatcher:
         if self.state.skip_locked:
             q = q.with_for_update(skip_locked=True)
         rows = list(conn.execute(q))
+        if self.rates:
+            rows = [r for r in rows if self._allowed(r.channel)]
         if not rows:
             return []
         payloads = [json.loads(r.payload) for r in rows]
@@ -199,6 +206,14 @@ class Dispatcher:
             for i in keep
             for r in [rows[i]]
         ]  # fmt: skip
+
+    def _allowed(self, channel: str) -> bool:
+        buckets = [b for b in (self.rates.get(channel), self.rates.get("*")) if b is not None]
+        if all(b.ready() for b in buckets):
+            for b in buckets:
+                b.take()
+            return True
+        return False
 
     def _send(self, message: OutboxMessage) -> tuple[str, str | None]:
         transport = self.transports.get(message.kind)
@@ -268,3 +283,22 @@ class Dispatcher:
                 dead,
             )
         return DispatchResult(len(messages), len(sent), len(retry), len(dead))
+
+
+class _Bucket:
+    """A token bucket: ``rate`` tokens a second, holding at most one second's worth."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = float(rate)
+        self.capacity = max(1.0, self.rate)
+        self.tokens = self.capacity
+        self.at = time.monotonic()
+
+    def ready(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        return self.tokens >= 1.0
+
+    def take(self) -> None:
+        self.tokens -= 1.0

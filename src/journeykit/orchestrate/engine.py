@@ -18,7 +18,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -51,6 +51,10 @@ class EngineSettings:
             each with the channel they close (``*`` = every channel), for example
             ``{"Unsubscribed": "email"}``: their unsent messages on it are cancelled and
             nothing more is sent there (see :mod:`.suppression`).
+        event_time: handle each event at its own time (``ts``) rather than the clock's, and
+            fire the timers due before an event first: a replay of past events then waits,
+            counts goal windows and applies caps as if live, whatever the batch size. The
+            clock must be settable (:class:`.clock.ManualClock`); events come in time order.
     """
 
     global_caps: tuple[Cap, ...] = ()
@@ -60,6 +64,7 @@ class EngineSettings:
     batch_size: int = 500
     remember_events: bool = True
     suppress_events: Mapping[str, str] = field(default_factory=dict)
+    event_time: bool = False
 
 
 @dataclass(frozen=True)
@@ -155,6 +160,8 @@ class Engine:
         self.state = state if isinstance(state, StateStore) else StateStore(state)
         self.clock: Clock = clock or SystemClock()
         self.settings = settings or EngineSettings()
+        if self.settings.event_time and not callable(getattr(self.clock, "set", None)):
+            raise ValueError("event_time needs a clock the engine can set (a ManualClock)")
         self.compiled: dict[str, Compiled] = {}
         for a in automations:
             if a.id in self.compiled:
@@ -231,34 +238,57 @@ class Engine:
         Events without a ``person_id`` are broadcasts: a ``Metric Alert`` enters the audience
         of automations triggered by that metric. A re-sent ``event_id`` is skipped. With
         ``enter=False`` events only update profiles and running journeys (history replay).
+        With ``settings.event_time`` each event is handled at its ``ts`` and the timers due
+        by then fire first (a transaction ends early when a timer falls due inside it).
         """
         now = self.clock.now()
         evs = [normalize_event(e, now) for e in events]
         personal = [e for e in evs if e["person_id"]]
         result = HandleResult()
         size = self.settings.batch_size
-        for start in range(0, len(personal), size):
-            chunk = personal[start : start + size]
-            result += self.state.run(partial(self._handle, evs=chunk, allow_entry=enter))
+        if self.settings.event_time:
+            i = 0
+            while i < len(personal):
+                result += self.fire_until(max(self.clock.now(), personal[i]["ts"]))
+                step = self.state.run(
+                    partial(
+                        self._handle,
+                        evs=personal[i : i + size],
+                        allow_entry=enter,
+                        stop_at=self.next_due(),
+                    )
+                )
+                i += step.events + step.duplicates
+                result += step
+        else:
+            for start in range(0, len(personal), size):
+                chunk = personal[start : start + size]
+                result += self.state.run(partial(self._handle, evs=chunk, allow_entry=enter))
         for ev in evs:
             if enter and not ev["person_id"]:
                 result += self._broadcast(ev)
         return result
 
     def _handle(
-        self, conn: Connection, evs: list[dict[str, Any]], allow_entry: bool = True
+        self,
+        conn: Connection,
+        evs: list[dict[str, Any]],
+        allow_entry: bool = True,
+        stop_at: datetime | None = None,
     ) -> HandleResult:
         batch = Batch(self, conn, self.clock.now(), allow_entry=allow_entry)
         fresh, duplicates = evs, 0
-        if self.settings.remember_events:
+        remember = self.settings.remember_events
+        claimed = remember and self.state.skip_locked
+        owned: set[str] = set()
+        if remember:
             ids = list(dict.fromkeys(e["event_id"] for e in evs if e["event_id"]))
-            owned: set[str] = set()
-            if ids and self.state.skip_locked:
+            if ids and claimed:
                 # concurrent workers: the insert itself decides who owns an event
                 stmt = self.state.insert_ignore(seen_t, ["event_id"]).returning(seen_t.c.event_id)
                 rows = conn.execute(stmt, [{"event_id": i, "seen_at": batch.now} for i in ids])
                 owned = {r[0] for r in rows}
-            elif ids:  # one writer (SQLite, BEGIN IMMEDIATE): look, then insert
+            elif ids:  # one writer (SQLite, BEGIN IMMEDIATE): look, then insert what is handled
                 seen: set[str] = set()
                 for start in range(0, len(ids), 900):
                     part = ids[start : start + 900]
@@ -272,26 +302,45 @@ class Engine:
                         )
                     )
                 owned = set(ids) - seen
-                self.state.bulk(
-                    conn,
-                    _insert_seen,
-                    [{"event_id": i, "seen_at": batch.now} for i in ids if i in owned],
-                    key="seen.insert",
-                )
-            fresh, taken = [], set()
-            for e in evs:
-                eid = e["event_id"]
-                if eid is not None and (eid not in owned or eid in taken):
-                    duplicates += 1
-                    continue
-                if eid is not None:
-                    taken.add(eid)
-                fresh.append(e)
+        fresh, taken, position = [], set(), []
+        for n, e in enumerate(evs):
+            eid = e["event_id"]
+            if remember and eid is not None and (eid not in owned or eid in taken):
+                continue
+            if eid is not None:
+                taken.add(eid)
+            fresh.append(e)
+            position.append(n)
         batch.load({e["person_id"] for e in fresh})
-        for e in fresh:
+        done = len(fresh)
+        timed = self.settings.event_time
+        for k, e in enumerate(fresh):
+            if timed:
+                at = max(batch.now, e["ts"])
+                queued = [t["due_at"] for t in batch.timers]
+                if (stop_at is not None and stop_at <= at) or (queued and min(queued) <= at):
+                    done = k  # a timer falls due first: the caller fires it, then goes on
+                    break
+                _move(batch, at)
             batch.process(e)
+        consumed = position[done] if done < len(fresh) else len(evs)
+        handled = [e["event_id"] for e in fresh[:done] if e["event_id"] is not None]
+        duplicates = consumed - done
         batch.finalize()
-        return _result(batch, events=len(fresh), duplicates=duplicates)
+        if remember and not claimed:
+            self.state.bulk(
+                conn,
+                _insert_seen,
+                [{"event_id": i, "seen_at": batch.now} for i in handled],
+                key="seen.insert",
+            )
+        elif claimed and done < len(fresh):
+            later = [e["event_id"] for e in fresh[done:] if e["event_id"] is not None]
+            conn.execute(
+                sa.delete(seen_t).where(seen_t.c.event_id.in_(sa.bindparam("ids", expanding=True))),
+                {"ids": later},
+            )
+        return _result(batch, events=done, duplicates=duplicates)
 
     def _broadcast(self, ev: dict[str, Any]) -> HandleResult:
         result = HandleResult()
@@ -367,6 +416,14 @@ class Engine:
                 batch.resume(j, r.kind)
         batch.finalize()
         return _result(batch, fired=len(batch.fired))
+
+    def fire_until(self, until: datetime) -> HandleResult:
+        """Fire, each at its own due time, every timer due by ``until`` (event time)."""
+        result = HandleResult()
+        while (due := self.next_due()) is not None and due <= until:
+            self.clock.set(due)  # type: ignore[attr-defined]
+            result += self.fire_due_timers(limit=self.settings.batch_size)
+        return result
 
     def next_due(self) -> datetime | None:
         """When the earliest pending timer is due (None when there is none)."""
@@ -450,6 +507,90 @@ class Engine:
 
         self.state.run(write)
 
+    def seed_profiles(
+        self,
+        people: Iterable[tuple[str, Mapping[str, Any] | None, Mapping[str, int]]],
+        *,
+        add: bool = False,
+        seen: Iterable[str] = (),
+    ) -> int:
+        """Build profiles from history: ``(person_id, traits, event counts)`` per person.
+
+        No automation sees these events: nobody enters, no journey moves. Traits the engine
+        set itself win over those given. Counts are added with ``add``; otherwise each count
+        becomes the larger of the stored and the given one, so seeding the same history twice
+        changes nothing. ``seen`` marks event ids as handled in the same transactions.
+
+        Returns:
+            The number of people written.
+        """
+        rows = list(people)
+        ids = list(dict.fromkeys(seen))
+        size = self.settings.batch_size
+
+        def write(conn: Connection, chunk: list[Any], marks: list[str]) -> None:
+            batch = Batch(self, conn, self.clock.now(), allow_entry=False)
+            batch.load([pid for pid, _, _ in chunk])
+            for pid, traits, counts in chunk:
+                p = batch.profiles[pid]
+                p.traits = (
+                    {**(traits or {}), **p.traits} if not add else {**p.traits, **(traits or {})}
+                )
+                for name, n in counts.items():
+                    old = p.counts.get(name, 0)
+                    p.counts[name] = old + int(n) if add else max(old, int(n))
+                p.dirty = True
+            batch.finalize()
+            if marks:
+                conn.execute(
+                    self.state.insert_ignore(seen_t, ["event_id"]),
+                    [{"event_id": i, "seen_at": batch.now} for i in marks],
+                )
+
+        for start in range(0, max(len(rows), 1 if ids else 0), size):
+            marks = ids if start == 0 else []
+            self.state.run(partial(write, chunk=rows[start : start + size], marks=marks))
+        return len(rows)
+
+    def absorb(self, events: Sequence[Mapping[str, Any]]) -> int:
+        """Add events to profiles only (traits, event counts): history that must not act.
+
+        Each event id is taken once (as :meth:`handle_batch` does). Returns how many were new.
+        """
+        now = self.clock.now()
+        evs = [normalize_event(e, now) for e in events]
+        evs = [e for e in evs if e["person_id"]]
+        ids = [e["event_id"] for e in evs if e["event_id"]]
+        known: set[str] = set()
+        if ids and self.settings.remember_events:
+            with self.state.begin() as conn:
+                for start in range(0, len(ids), 900):
+                    known.update(
+                        r[0]
+                        for r in conn.execute(
+                            sa.select(seen_t.c.event_id).where(
+                                seen_t.c.event_id.in_(ids[start : start + 900])
+                            )
+                        )
+                    )
+        people: dict[str, tuple[dict[str, Any], dict[str, int]]] = {}
+        taken: list[str] = []
+        for e in evs:
+            if e["event_id"] in known:
+                continue
+            if e["event_id"]:
+                known.add(e["event_id"])
+                taken.append(e["event_id"])
+            traits, counts = people.setdefault(e["person_id"], ({}, {}))
+            traits.update(e["traits"] or {})
+            counts[e["event"]] = counts.get(e["event"], 0) + 1
+        self.seed_profiles(
+            [(pid, t, c) for pid, (t, c) in people.items()],
+            add=True,
+            seen=taken if self.settings.remember_events else (),
+        )
+        return sum(sum(c.values()) for _, c in people.values())
+
     def profile(self, person_id: str) -> dict[str, Any] | None:
         """What the engine knows about a person: traits, tags, event counts, stage, entries."""
         with self.state.begin() as conn:
@@ -457,6 +598,14 @@ class Engine:
                 sa.select(profiles_t.c.data).where(profiles_t.c.person_id == person_id)
             ).scalar()
         return None if data is None else json.loads(data)
+
+
+def _move(batch: Batch, at: datetime) -> None:
+    """Let a unit of work go on at ``at`` (event time), and the engine's clock with it."""
+    if at > batch.now:
+        batch.now = at
+        batch.now_epoch = at.replace(tzinfo=UTC).timestamp()
+        batch.e.clock.set(at)  # type: ignore[attr-defined]
 
 
 def _insert_seen() -> Any:

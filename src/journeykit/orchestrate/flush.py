@@ -114,13 +114,16 @@ def _write_messages(self: Batch) -> None:
     if not self.messages:
         return
     settings = self.e.settings
+    # each message counts from when it was queued: in event time (replays) the messages of
+    # one batch carry different times, and caps and quiet hours must not depend on batching
+    times = [m.at or self.now for m in self.messages]
     capped_any = bool(settings.global_caps) or any(m.automation.spec.caps for m in self.messages)
     recent: dict[str, list[tuple[str, str, datetime]]] = defaultdict(list)
     if capped_any:
         windows = [cap.per for cap in settings.global_caps] + [
             cap.per for m in self.messages for cap in m.automation.spec.caps
         ]
-        since = self.now - max(windows)
+        since = min(times) - max(windows)
         people = sorted({m.journey.person_id for m in self.messages if m.kind != "emit"})
         for start in range(0, len(people), 500):
             q = sa.select(
@@ -137,13 +140,14 @@ def _write_messages(self: Batch) -> None:
             for pid, channel, aid, at in self.conn.execute(q):
                 recent[pid].append((channel, aid, at))
     order = sorted(
-        range(len(self.messages)), key=lambda i: (-self.messages[i].automation.priority, i)
+        range(len(self.messages)),
+        key=lambda i: (times[i], -self.messages[i].automation.priority, i),
     )
     rows = []
     for i in order:
         m = self.messages[i]
-        j, c = m.journey, m.automation
-        status, reason, due, outcome = "pending", None, self.now, "queued"
+        j, c, now = m.journey, m.automation, times[i]
+        status, reason, due, outcome = "pending", None, now, "queued"
         if m.error is not None:
             status, reason, outcome = "dead", m.error, "failed"
         elif m.kind != "emit" and capped_any:
@@ -153,17 +157,17 @@ def _write_messages(self: Batch) -> None:
                 c.id,
                 c.spec.caps,
                 settings.global_caps,
-                self.now,
+                now,
             )
             if reason:
                 status, outcome = "capped", "capped"
                 self.counts["capped"] += 1
             else:
-                recent[j.person_id].append((m.channel, c.id, self.now))
+                recent[j.person_id].append((m.channel, c.id, now))
         if status == "pending" and m.kind != "emit":
             quiet = c.spec.quiet_hours or settings.quiet_hours
             if quiet is not None and (not quiet.channels or m.channel in quiet.channels):
-                until = quiet_until(self.now, m.tz, quiet.start, quiet.end)
+                until = quiet_until(now, m.tz, quiet.start, quiet.end)
                 if until is not None:
                     due, outcome = until, "held"
         if status == "pending":
@@ -182,7 +186,7 @@ def _write_messages(self: Batch) -> None:
                 "status": status,
                 "attempts": 0,
                 "next_attempt_at": due,
-                "created_at": self.now,
+                "created_at": now,
                 "last_error": reason,
             }
         )

@@ -1,11 +1,15 @@
 """Reading automations from YAML, with errors that name the file, the line and the field.
 
 A file holds one automation (a mapping with ``id``), or a mapping with ``automations:`` (a list)
-and optional shared ``templates:``; several YAML documents (``---``) may follow one another.
+and optional shared ``templates:``, global frequency ``caps:`` (across all automations) and
+``send_rates:`` (messages per second by channel); several YAML documents (``---``) may follow
+one another.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +18,42 @@ from pydantic import ValidationError
 
 from journeykit.errors import InvalidFile, InvalidSpec
 
-from .spec import Automation
+from .spec import Automation, Cap
+
+_TOP = ("automations", "templates", "caps", "send_rates")
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|sec|second|m|min|minute|h|hour))?\s*$")
+_PER = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
+
+
+@dataclass(frozen=True)
+class AutomationFile:
+    """What automation files hold: the automations, global caps and send rates.
+
+    ``caps`` limit every automation together (higher ``priority`` wins a slot); ``send_rates``
+    are the most messages sent per second, by channel (``*``: all channels together).
+    """
+
+    automations: list[Automation]
+    caps: tuple[Cap, ...] = ()
+    send_rates: dict[str, float] = field(default_factory=dict)
+
+
+def parse_rate(value: object) -> float:
+    """Messages per second from ``10``, ``"10/s"``, ``"600/min"`` or ``"3600/h"``.
+
+    >>> parse_rate("600/min")
+    10.0
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"invalid rate {value!r} (use 10/s, 600/min or 3600/h)")
+    match = _RATE.match(str(value))
+    if match is None:
+        raise ValueError(f"invalid rate {value!r} (use 10/s, 600/min or 3600/h)")
+    rate = float(match[1]) / _PER[match[2] or "s"]
+    if rate <= 0:
+        raise ValueError(f"a rate must be above 0, not {value!r}")
+    return rate
+
 
 Lines = dict[tuple[Any, ...], int]
 
@@ -167,6 +206,59 @@ def loads(text: str, *, file: str = "<string>") -> list[Automation]:
     >>> [a.id for a in loads("id: hi\\ntrigger: {event: Signed Up}\\nsteps: []")]
     ['hi']
     """
+    return reads(text, file=file).automations
+
+
+def _globals(
+    data: dict[str, Any], doc_no: int, lines: Lines, file: str
+) -> tuple[list[Cap], dict[str, float]]:
+    caps: list[Cap] = []
+    raw_caps = data.get("caps") or []
+    if not isinstance(raw_caps, list):
+        raise InvalidSpec(
+            "'caps' must be a list", field="caps", line=lines.get((doc_no, "caps")), file=file
+        )
+    for i, item in enumerate(raw_caps):
+        try:
+            caps.append(Cap.model_validate(item))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where, line = _locate(tuple(err["loc"]), (doc_no, "caps", i), lines)
+            msg = "this field is required" if err["type"] == "missing" else err["msg"]
+            raise InvalidSpec(
+                f"global cap: {msg.removeprefix('Value error, ')}",
+                field=f"caps[{i}]" + (f".{where}" if where else ""),
+                line=line,
+                file=file,
+            ) from None
+    rates: dict[str, float] = {}
+    raw_rates = data.get("send_rates") or {}
+    if not isinstance(raw_rates, dict):
+        raise InvalidSpec(
+            "'send_rates' maps channels to rates (email: 10/s)",
+            field="send_rates",
+            line=lines.get((doc_no, "send_rates")),
+            file=file,
+        )
+    for channel, value in raw_rates.items():
+        try:
+            rates[str(channel)] = parse_rate(value)
+        except ValueError as exc:
+            raise InvalidSpec(
+                str(exc),
+                field=f"send_rates.{channel}",
+                line=lines.get((doc_no, "send_rates", channel)),
+                file=file,
+            ) from None
+    return caps, rates
+
+
+def reads(text: str, *, file: str = "<string>") -> AutomationFile:
+    """Parse automations, global caps and send rates from YAML text.
+
+    >>> reads("automations: []\\ncaps: [{channel: email, max: 3, per: 1d}]").caps[0].max
+    3
+    """
     try:
         documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.YAMLError as exc:
@@ -177,6 +269,8 @@ def loads(text: str, *, file: str = "<string>") -> list[Automation]:
             file=file,
         ) from None
     out: list[Automation] = []
+    caps: list[Cap] = []
+    rates: dict[str, float] = {}
     seen: dict[str, int | None] = {}
     for doc_no, node in enumerate(documents):
         if node is None:
@@ -184,16 +278,19 @@ def loads(text: str, *, file: str = "<string>") -> list[Automation]:
         lines: Lines = {}
         data = _construct(node, (doc_no,), lines)
         if isinstance(data, dict) and "automations" in data:
-            extra = set(data) - {"automations", "templates"}
+            extra = set(data) - set(_TOP)
             if extra:
                 key = sorted(extra)[0]
                 raise InvalidSpec(
-                    "unknown top-level key (expected automations, templates)",
+                    f"unknown top-level key (expected {', '.join(_TOP)})",
                     field=str(key),
                     line=lines.get((doc_no, key)),
                     file=file,
                 )
             templates = data.get("templates") or {}
+            more_caps, more_rates = _globals(data, doc_no, lines, file)
+            caps += more_caps
+            rates.update(more_rates)
             items = data["automations"]
             if not isinstance(items, list):
                 raise InvalidSpec(
@@ -217,7 +314,7 @@ def loads(text: str, *, file: str = "<string>") -> list[Automation]:
                 )
             seen[automation.id] = lines.get((*base, "id"))
             out.append(automation)
-    return out
+    return AutomationFile(out, tuple(caps), rates)
 
 
 def validate_file(path: str | Path) -> list[Automation]:
@@ -229,20 +326,35 @@ def validate_file(path: str | Path) -> list[Automation]:
     Returns:
         The automations, in file order.
     """
+    return read_file(path).automations
+
+
+def read_file(path: str | Path) -> AutomationFile:
+    """Read and validate automation files: automations, global caps, send rates.
+
+    Args:
+        path: a ``.yaml``/``.yml`` file, or a folder whose YAML files are all read (their
+            caps add up; a later file's rate for a channel replaces an earlier one's).
+    """
     p = Path(path)
     files = sorted([*p.glob("*.yaml"), *p.glob("*.yml")]) if p.is_dir() else [p]
     out: list[Automation] = []
+    caps: list[Cap] = []
+    rates: dict[str, float] = {}
     ids: set[str] = set()
     for f in files:
         try:
             text = f.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise InvalidFile(f"cannot read automations: {exc}", file=str(f)) from None
-        for automation in loads(text, file=str(f)):
+        parsed = reads(text, file=str(f))
+        caps += parsed.caps
+        rates.update(parsed.send_rates)
+        for automation in parsed.automations:
             if automation.id in ids:
                 raise InvalidSpec(
                     f"automation id {automation.id!r} is defined twice", field="id", file=str(f)
                 )
             ids.add(automation.id)
             out.append(automation)
-    return out
+    return AutomationFile(out, tuple(caps), rates)

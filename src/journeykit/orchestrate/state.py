@@ -12,6 +12,7 @@ jk_steps         which steps each journey reached (the per-step funnel)
 jk_seen_events   event ids already handled (a re-sent event is handled once)
 jk_schedules     next run of each scheduled automation
 jk_suppressions  people and addresses no message may reach (unsubscribed, erased), as hashes
+jk_feeds         how far each event feed has been read (arrival position), and since when
 ================ ===========================================================================
 
 SQLite runs in WAL mode with ``BEGIN IMMEDIATE`` transactions (one writer at a time, one
@@ -160,6 +161,16 @@ suppressions_t = sa.Table(
     sa.Column("kind", sa.String(12), nullable=False),  # person | address
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("created_at", _Ts, nullable=False),
+)
+
+feeds_t = sa.Table(
+    "jk_feeds",
+    metadata,
+    sa.Column("feed", sa.String(400), primary_key=True),
+    sa.Column("received_at", _Ts, nullable=False),
+    sa.Column("event_id", sa.String(200), nullable=False),
+    sa.Column("started_at", _Ts, nullable=False),
+    sa.Column("updated_at", _Ts, nullable=False),
 )
 
 _RETRYABLE_PG = {"40P01", "40001", "55P03"}

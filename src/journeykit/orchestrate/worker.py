@@ -7,21 +7,26 @@ person when several workers read events).
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
+
+import sqlalchemy as sa
 
 from .clock import Clock
 from .dispatch import Dispatcher, RetryPolicy
 from .engine import Engine, EngineSettings
 from .spec import Automation
-from .state import StateStore
+from .state import StateStore, outbox_t
 from .transports import SmtpTransport, Transport, WebhookTransport
+
+log = logging.getLogger("journeykit.orchestrate.worker")
 
 
 @dataclass(frozen=True)
@@ -142,7 +147,8 @@ class IterableSource:
 
 @dataclass(frozen=True)
 class WorkerStats:
-    """What a worker did before it stopped."""
+    """What a worker did before it stopped (``recovered``: messages a stopped run left
+    half-sent, offered again at start)."""
 
     events: int = 0
     entered: int = 0
@@ -150,6 +156,45 @@ class WorkerStats:
     sent: int = 0
     retried: int = 0
     dead: int = 0
+    recovered: int = 0
+
+
+def recover_sending(store: StateStore, now: datetime) -> int:
+    """Offer again, at once, the messages a stopped worker left ``sending``.
+
+    On SQLite there is one worker, so a message still ``sending`` when a worker starts was
+    being sent by a run that stopped (a crash, a kill): it may or may not have gone out, and
+    it is sent again with the same idempotency key. On PostgreSQL other workers may be
+    sending right now, so their claims are left to their leases (and only counted).
+
+    Returns:
+        How many messages were offered again (PostgreSQL: how many are in flight).
+    """
+    o = outbox_t.c
+    with store.begin() as conn:
+        if store.skip_locked:
+            n = conn.execute(
+                sa.select(sa.func.count()).select_from(outbox_t).where(o.status == "sending")
+            ).scalar()
+            if n:
+                log.info("messages in flight at start (other workers?)", extra={"messages": n})
+            return int(n or 0)
+        done = conn.execute(
+            sa.update(outbox_t)
+            .where(o.status == "sending")
+            .values(
+                status="pending",
+                next_attempt_at=now,
+                lease_until=None,
+                last_error="the worker stopped while sending it; sending again with the same key",
+            )
+        )
+    if done.rowcount:
+        log.warning(
+            "messages left half-sent by a stopped run are sent again",
+            extra={"messages": done.rowcount},
+        )
+    return int(done.rowcount or 0)
 
 
 def run_worker(
@@ -163,6 +208,7 @@ def run_worker(
     engine_settings: EngineSettings | None = None,
     clock: Clock | None = None,
     stop_when_idle: bool = False,
+    rates: Mapping[str, float] | None = None,
 ) -> WorkerStats:
     """Run the orchestration loop until ``stop_event`` is set.
 
@@ -179,6 +225,11 @@ def run_worker(
         engine_settings: global caps, quiet hours, batch size.
         clock: the clock (tests).
         stop_when_idle: stop once the source is exhausted and nothing is due (batch jobs, tests).
+        rates: most messages sent per second, by channel (``"*"``: all together).
+
+    A source may have ``attach(engine)`` (called once, before the first poll) and
+    ``commit()`` (called after each poll's events are handled, to remember its position).
+    Messages a stopped run left ``sending`` are sent again first (:func:`recover_sending`).
     """
     settings = settings or OrchestrateSettings.from_env()
     stop_event = stop_event or threading.Event()
@@ -193,8 +244,14 @@ def run_worker(
         retry=settings.retry_policy(),
         lease=timedelta(seconds=settings.lease_seconds),
         concurrency=settings.concurrency,
+        rates=rates,
     )
     totals = dict.fromkeys(("events", "entered", "fired", "sent", "retried", "dead"), 0)
+    totals["recovered"] = recover_sending(store, engine.clock.now())
+    attach = getattr(source, "attach", None)
+    if attach is not None:
+        attach(engine)
+    commit = getattr(source, "commit", None)
     next_schedule = 0.0
     try:
         while not stop_event.is_set():
@@ -206,6 +263,8 @@ def run_worker(
                     totals["events"] += r.events
                     totals["entered"] += r.entered
                     busy = True
+                if commit is not None:
+                    commit()
             fired = engine.fire_due_timers(limit=settings.batch_size)
             totals["fired"] += fired.fired
             totals["entered"] += fired.entered
