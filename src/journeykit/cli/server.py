@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -27,10 +28,30 @@ def serve(
         bool,
         typer.Option(help="Make a read key for this session and print the dashboard URL with it."),
     ] = True,
+    automations: Annotated[
+        Path | None,
+        typer.Option(help="Run these automations on the collected events (the live path)."),
+    ] = None,
+    replay: Annotated[
+        bool, typer.Option(help="With --automations: act on old waiting events, in event time.")
+    ] = False,
+    from_now: Annotated[
+        bool, typer.Option(help="With --automations: only add old waiting events to profiles.")
+    ] = False,
 ) -> None:
     """Serve the Segment-compatible collector, the query API and the dashboard."""
     from journeykit.server import serve as run
     from journeykit.server.keys import create_key
+    from journeykit.server.settings import load_server_settings
+
+    overrides: dict[str, object] = {}
+    if automations is not None:
+        overrides = {
+            "automations": str(automations),
+            "orchestrate_replay": replay,
+            "orchestrate_from_now": from_now,
+        }
+    settings = load_server_settings(**overrides)
 
     folder = _folder(workspace)
     url = f"http://{host}:{port}/"
@@ -42,7 +63,7 @@ def serve(
         f"  API:       http://{host}:{port}/openapi.json",
         soft_wrap=True,
     )
-    run(folder, host=host, port=port)
+    run(folder, host=host, port=port, settings=settings)
 
 
 @keys_app.command("create")

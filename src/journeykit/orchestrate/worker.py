@@ -228,7 +228,8 @@ def run_worker(
         rates: most messages sent per second, by channel (``"*"``: all together).
 
     A source may have ``attach(engine)`` (called once, before the first poll) and
-    ``commit()`` (called after each poll's events are handled, to remember its position).
+    ``commit()`` (called after each poll's events are handled, to remember its position) and
+    ``idle(seconds)`` (wait for events instead of sleeping).
     Messages a stopped run left ``sending`` are sent again first (:func:`recover_sending`).
     """
     settings = settings or OrchestrateSettings.from_env()
@@ -252,6 +253,7 @@ def run_worker(
     if attach is not None:
         attach(engine)
     commit = getattr(source, "commit", None)
+    idle = getattr(source, "idle", None)
     next_schedule = 0.0
     try:
         while not stop_event.is_set():
@@ -280,7 +282,10 @@ def run_worker(
             if not busy:
                 if stop_when_idle and (source is None or getattr(source, "exhausted", False)):
                     break
-                stop_event.wait(settings.poll_interval)
+                if idle is not None:
+                    idle(settings.poll_interval)  # returns early when new events arrive
+                else:
+                    stop_event.wait(settings.poll_interval)
     finally:
         dispatcher.close()
         if own_transports:

@@ -13,10 +13,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("workspace", help="the workspace folder")
     parser.add_argument("--host", default=None, help="address to listen on (default: settings)")
     parser.add_argument("--port", type=int, default=None, help="port (default: settings)")
+    parser.add_argument(
+        "--automations", default=None, help="automations to run on the collected events"
+    )
     args = parser.parse_args(argv)
     from journeykit.server.settings import load_server_settings
 
-    settings = load_server_settings()
+    extra = {"automations": args.automations} if args.automations else {}
+    settings = load_server_settings(**extra)
     serve(
         args.workspace,
         host=args.host or settings.host,

@@ -226,6 +226,13 @@ def _open_state(ws_path: Path, settings: ServerSettings) -> Any:
         max_depth=settings.max_json_depth,
     )
     loader.start()
+    orchestrator = None
+    if settings.automations:
+        from journeykit.server.live import LiveOrchestrator
+
+        orchestrator = LiveOrchestrator(ws, settings)
+        orchestrator.start()
+        loader.listeners.append(orchestrator.notify)
     limits = RateLimits(
         {
             "write": (settings.write_rate, settings.write_burst),
@@ -241,6 +248,7 @@ def _open_state(ws_path: Path, settings: ServerSettings) -> Any:
         keys=KeyRing(ws),
         limits=limits,
         bounds=bounds_for(ws, settings),
+        orchestrator=orchestrator,
     )
 
 
@@ -258,6 +266,9 @@ def _close_state(state: Any, settings: ServerSettings) -> None:
             "loaded": state.loader.stats.loaded,
         },
     )
+    if state.orchestrator is not None:
+        # after the loader: the last events stored are handled before the orchestrator stops
+        state.orchestrator.stop(settings.shutdown_timeout_seconds)
     state.keys.close()
     state.ws.close()
 
@@ -492,8 +503,13 @@ def serve(
     from journeykit.server.settings import load_server_settings
 
     settings = settings or load_server_settings()
-    # fail here, with the reason, rather than inside uvicorn's startup (bad path, store locked)
-    journeykit.open(ws_path).close()
+    # fail here, with the reason, rather than inside uvicorn's startup (bad path, store locked,
+    # automations that do not validate, old events waiting without replay)
+    with journeykit.open(ws_path) as ws:
+        if settings.automations:
+            from journeykit.server.live import check_start
+
+            check_start(ws, settings)
     log_config = configure(settings.log_level)
     # the loader's Python work shares the GIL with the event loop: hand it over every
     # millisecond instead of every five, so answers do not wait behind a load

@@ -536,6 +536,13 @@ class WorkspaceFeed:
             )
         return [r for r in rows if r["ts"] >= oldest_allowed]
 
+    def idle(self, seconds: float) -> None:
+        """Wait up to ``seconds`` for whoever adds events to wake the feed."""
+        if self.wake is not None:
+            self.wake.wait(seconds)
+        else:
+            time.sleep(seconds)
+
     def commit(self) -> None:
         """Remember the position of what was handled."""
         if self._pending is not None:

@@ -22,6 +22,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -129,6 +130,8 @@ class Loader:
         self._hurry = threading.Event()
         self._done = threading.Condition()
         self._thread: threading.Thread | None = None
+        #: called on the loader thread after each load that stored messages (the live path)
+        self.listeners: list[Callable[[], None]] = []
 
     @property
     def alive(self) -> bool:
@@ -287,6 +290,9 @@ class Loader:
         self.stats.last_progress_at = _utcnow()
         with self._done:
             self._done.notify_all()
+        if batch.messages:
+            for listener in self.listeners:
+                listener()
         return used
 
     def _enough(self, position: Position) -> bool:

@@ -50,6 +50,12 @@ class ServerSettings:
         api_docs: serve the interactive API docs at ``/docs`` (Swagger UI from the
             ``swagger-ui-bundle-v2`` package, extra ``apidocs``); off by default.
         log_level: level of the ``journeykit`` and ``uvicorn`` loggers.
+        automations: an automation YAML file or folder to run on the collected events (the
+            live path, see :mod:`journeykit.server.live`); empty: none. The state is
+            ``JOURNEYKIT_ORCHESTRATE_STATE_URL``, else orchestrate.sqlite in the workspace.
+        orchestrate_max_age: events older than this are not acted on without replay.
+        orchestrate_replay: act on a backlog of old events in event time at start.
+        orchestrate_from_now: only add a backlog of old events to profiles at start.
     """
 
     host: str = "127.0.0.1"
@@ -77,6 +83,10 @@ class ServerSettings:
     dashboard: bool = True
     api_docs: bool = False
     log_level: str = "info"
+    automations: str = ""
+    orchestrate_max_age: str = "1h"
+    orchestrate_replay: bool = False
+    orchestrate_from_now: bool = False
 
 
 def load_server_settings(toml_path: str | Path | None = None, **overrides: Any) -> ServerSettings:

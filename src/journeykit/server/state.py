@@ -14,6 +14,7 @@ from journeykit.server.messages import Bounds
 
 if TYPE_CHECKING:
     from journeykit.server.keys import ApiKey, KeyRing, RateLimits
+    from journeykit.server.live import LiveOrchestrator
     from journeykit.server.loader import Loader
     from journeykit.server.settings import ServerSettings
     from journeykit.server.spool import Spool
@@ -71,6 +72,7 @@ class ServerState:
     keys: KeyRing
     limits: RateLimits
     bounds: Bounds
+    orchestrator: LiveOrchestrator | None = None
     counters: Counters = field(default_factory=Counters)
     # Ibis expressions share the store's one connection: one query at a time runs through it
     query_lock: threading.RLock = field(default_factory=threading.RLock)
