@@ -91,6 +91,7 @@ class Dispatcher:
     ) -> None:
         self.state = state
         self.rates = {ch: _Bucket(rate) for ch, rate in (rates or {}).items()}
+        self.held_back = 0  # due messages the last claim left for a later round (rates)
         self.transports = dict(transports)
         self.clock = clock or SystemClock()
         self.retry = retry or RetryPolicy()
@@ -168,7 +169,9 @@ class Dispatcher:
             q = q.with_for_update(skip_locked=True)
         rows = list(conn.execute(q))
         if self.rates:
-            rows = [r for r in rows if self._allowed(r.channel)]
+            allowed = [r for r in rows if self._allowed(r.channel)]
+            self.held_back = len(rows) - len(allowed)
+            rows = allowed
         if not rows:
             return []
         payloads = [json.loads(r.payload) for r in rows]

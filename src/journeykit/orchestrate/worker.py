@@ -280,7 +280,8 @@ def run_worker(
             totals["dead"] += d.dead
             busy = busy or d.claimed > 0
             if not busy:
-                if stop_when_idle and (source is None or getattr(source, "exhausted", False)):
+                exhausted = source is None or getattr(source, "exhausted", False)
+                if stop_when_idle and exhausted and not dispatcher.held_back:
                     break
                 if idle is not None:
                     idle(settings.poll_interval)  # returns early when new events arrive

@@ -222,7 +222,12 @@ def _open_state(ws_path: Path, settings: ServerSettings) -> Any:
         ws,
         spool,
         batch_messages=settings.load_batch_messages,
-        linger_seconds=settings.load_linger_seconds,
+        # automations want events soon: a shorter wait for company (the live path)
+        linger_seconds=(
+            min(settings.load_linger_seconds, 0.2)
+            if settings.automations
+            else settings.load_linger_seconds
+        ),
         max_depth=settings.max_json_depth,
     )
     loader.start()
