@@ -228,3 +228,29 @@ def test_profiles_from_history_recognise_a_loan_customer_on_live_events(
         ("loan1@x.org", "L1, your card is pre-approved"),
         ("new0@x.org", "Finish your application"),
     ]
+
+
+def test_caps_and_rates_on_the_command_line_and_the_state_variable(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    folder = tmp_path / "ws"
+    spec = automation_file(tmp_path, WELCOME, receiver)
+    load(folder, [track("a", "Signed Up", NOW - timedelta(days=3))], NOW - timedelta(days=3))
+    bad = cli("orchestrate", str(spec), "-w", str(folder), "--cap", "email:many/1d")
+    assert bad.returncode == 1 and "not a cap: 'email:many/1d'" in bad.stderr
+    bad = cli("orchestrate", str(spec), "-w", str(folder), "--rate", "email=fast")
+    assert bad.returncode == 1 and "invalid rate 'fast'" in bad.stderr
+    # the variable the docs name, for every command; a read never makes an empty state
+    missing = tmp_path / "nowhere.sqlite"
+    env = {"JOURNEYKIT_ORCHESTRATE_STATE_URL": f"sqlite:///{missing}"}
+    listed = cli("automations", "list", env=env)
+    assert listed.returncode == 1 and f"No orchestration state at {missing}" in listed.stderr
+    assert not missing.exists()
+    ran = cli(
+        "orchestrate", str(spec), "-w", str(folder), "--cap", "webhook:1/1d", "--rate", "*=5/s",
+        env=env,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert missing.exists() and receiver.requests == 0
+    listed = cli("automations", "list", env=env)
+    assert listed.returncode == 0 and "welcome" in listed.stdout
