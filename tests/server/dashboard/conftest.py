@@ -86,11 +86,28 @@ def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
 
 
 @pytest.fixture(scope="session")
-def dashboard(demo_ws: Workspace) -> Iterator[Served]:
+def servers() -> Iterator[dict[str, Served]]:
+    """One dashboard per data set for the whole session: two servers over one workspace
+    would share its connection under two locks (and warm pages at the same time)."""
+    running: dict[str, Served] = {}
+    yield running
+    for served in running.values():
+        served.stop()
+
+
+def served_for(request: pytest.FixtureRequest, name: str) -> Served:
+    """The session's dashboard over data set ``name`` (retail, bank or byo)."""
+    running = request.getfixturevalue("servers")
+    if name not in running:
+        ws = request.getfixturevalue("demo_ws" if name == "retail" else f"{name}_ws")
+        running[name] = serve(ws)
+    return running[name]
+
+
+@pytest.fixture(scope="session")
+def dashboard(request: pytest.FixtureRequest) -> Served:
     """The dashboard over the demo workspace."""
-    served = serve(demo_ws)
-    yield served
-    served.stop()
+    return served_for(request, "retail")
 
 
 @pytest.fixture(scope="session")
@@ -133,13 +150,15 @@ DATASETS = ("retail", "bank", "byo")
 
 
 @pytest.fixture(scope="session", params=DATASETS)
-def any_dashboard(request: pytest.FixtureRequest) -> Iterator[tuple[str, Served]]:
+def any_dashboard(request: pytest.FixtureRequest) -> tuple[str, Served]:
     """The dashboard over each data set in turn: (its name, the served dashboard)."""
-    name = request.param
-    ws = request.getfixturevalue("demo_ws" if name == "retail" else f"{name}_ws")
-    served = serve(ws)
-    yield name, served
-    served.stop()
+    return request.param, served_for(request, request.param)
+
+
+@pytest.fixture(scope="session")
+def byo_dashboard(request: pytest.FixtureRequest) -> Served:
+    """The dashboard over the bring-your-own export."""
+    return served_for(request, "byo")
 
 
 @pytest.fixture

@@ -59,24 +59,20 @@ def test_every_page_on_every_data_set(
 
 
 def test_the_journey_map_of_the_byo_export_matches_the_hand_count(
-    browser: object, byo_ws: object
+    browser: object, byo_dashboard: Served
 ) -> None:
-    from dashboard_helpers import serve, signed_in_tab
+    from dashboard_helpers import signed_in_tab
 
     from byo_data import TRAVEL_REF
 
-    served = serve(byo_ws)  # type: ignore[arg-type]
-    try:
-        for tab in signed_in_tab(browser, served, 1366, 900):
-            tab.open("/journey", timeout=180_000)
-            cards = tab.page.locator(".cards .card")
-            values = {
-                c.locator(".label").inner_text().strip().lower(): c.locator(".value").inner_text()
-                for c in cards.all()
-            }
-            assert values["people on the map"] == f"{TRAVEL_REF['people']:,}"
-            assert values["reached a goal"] == f"{TRAVEL_REF['bookers']:,}"
-            assert values["revenue"] == f"CHF {TRAVEL_REF['revenue']:,.0f}"
-            assert tab.errors == []
-    finally:
-        served.stop()
+    for tab in signed_in_tab(browser, byo_dashboard, 1366, 900):
+        tab.open("/journey", timeout=180_000)
+        cards = tab.page.locator(".cards .card")
+        values = {
+            c.locator(".label").inner_text().strip().lower(): c.locator(".value").inner_text()
+            for c in cards.all()
+        }
+        assert values["people on the map"] == f"{TRAVEL_REF['people']:,}"
+        assert values["reached a goal"] == f"{TRAVEL_REF['bookers']:,}"
+        assert values["revenue"] == f"CHF {TRAVEL_REF['revenue']:,.0f}"
+        assert tab.errors == []
