@@ -39,7 +39,12 @@ def serve(
         bool, typer.Option(help="With --automations: only add old waiting events to profiles.")
     ] = False,
 ) -> None:
-    """Serve the Segment-compatible collector, the query API and the dashboard."""
+    """Serve the Segment-compatible collector, the query API and the dashboard.
+
+    The dashboard's read key lives as long as this session: it is revoked when the server
+    stops, and any left by a session that did not stop cleanly are revoked when the next
+    one starts (one process serves a workspace at a time).
+    """
     from journeykit.server import serve as run
     from journeykit.server.keys import create_key
     from journeykit.server.settings import load_server_settings
@@ -56,14 +61,43 @@ def serve(
     folder = _folder(workspace)
     url = f"http://{host}:{port}/"
     if dashboard_key:
-        key = create_key(folder, "read", "dashboard (journeykit serve)")
+        _revoke_session_keys(folder)
+        key = create_key(folder, "read", SESSION_KEY)
         url += f"?key={key}"
     console.print(
         f"journeykit is serving {folder}\n  dashboard: [bold]{url}[/bold]\n"
         f"  API:       http://{host}:{port}/openapi.json",
         soft_wrap=True,
     )
-    run(folder, host=host, port=port, settings=settings)
+    if not dashboard_key:
+        run(folder, host=host, port=port, settings=settings)
+        return
+    import signal
+
+    def on_term(signum: int, _frame: object) -> None:
+        # uvicorn stops gracefully, then raises the signal again for the conventional exit
+        # status: it lands here, after the server stopped
+        signal.signal(signum, signal.SIG_DFL)
+        _revoke_session_keys(folder)
+        signal.raise_signal(signum)
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        run(folder, host=host, port=port, settings=settings)
+    finally:
+        _revoke_session_keys(folder)
+
+
+#: The name of the read key ``serve`` makes for the dashboard link it prints.
+SESSION_KEY = "dashboard (journeykit serve)"
+
+
+def _revoke_session_keys(folder) -> None:  # type: ignore[no-untyped-def]
+    from journeykit.server.keys import list_keys, revoke_key
+
+    for key in list_keys(folder, include_revoked=False):
+        if key.kind == "read" and key.name == SESSION_KEY:
+            revoke_key(folder, key.key_id)
 
 
 @keys_app.command("create")
