@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_infer.py                 # all data sets, 3,000 people each
     .venv/bin/python bench/bench_infer.py --people 1000
+    .venv/bin/python bench/bench_infer.py --time-on WS   # also time it on a big workspace
 
 Four data sets with known answers (``tests/byo_data.py``): the demo retailer and the demo bank
 (scored against their shipped specs), a subscription app with bare snake_case names and no
@@ -109,7 +110,24 @@ def _set_cell(items: Any) -> str:
     return ", ".join(items) if items else "-"
 
 
-def write(rows: list[dict[str, Any]], command: str) -> None:
+def time_on(folder: str) -> str:
+    """How long inference takes on an existing (big) workspace."""
+    import journeykit
+    from journeykit.journey.infer import infer_spec
+
+    ws = journeykit.open(folder)
+    try:
+        events, people = ws.summary().events, ws.summary().people
+        infer_spec(ws)  # warm up: imports, first queries
+        started = time.perf_counter()
+        infer_spec(ws)
+        seconds = time.perf_counter() - started
+    finally:
+        ws.close()
+    return f"On a workspace of {events:,} events and {people:,} people it takes {seconds:.1f} s."
+
+
+def write(rows: list[dict[str, Any]], command: str, big: str | None = None) -> None:
     table = accuracy_table(rows)
     body = [
         "# Spec inference benchmark",
@@ -136,6 +154,8 @@ def write(rows: list[dict[str, Any]], command: str) -> None:
             f"| {r['name']} | {INFER_DATASETS[r['name']]} | {r['people']:,} | {r['events']:,} | "
             f"{r['names']} | {r['seconds']:.2f} |"
         )
+    if big:
+        body += ["", big]
     body += ["", "## Accuracy per decision", "", table, ""]
     for r in rows:
         spec, truth = r["result"].spec, r["truth"]
@@ -181,12 +201,17 @@ def write(rows: list[dict[str, Any]], command: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=3000, help="people per demo data set")
+    parser.add_argument("--time-on", help="also time inference on this (big) workspace")
     args = parser.parse_args()
     command = ".venv/bin/python bench/bench_infer.py" + (
         f" --people {args.people}" if args.people != 3000 else ""
     )
     rows = run(args.people)
-    write(rows, command)
+    big = None
+    if args.time_on:
+        command += " --time-on WS"
+        big = time_on(args.time_on) + " (WS: `journeykit demo`, the retailer's default size.)"
+    write(rows, command, big)
     print(accuracy_table(rows))
 
 

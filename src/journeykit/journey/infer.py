@@ -39,7 +39,7 @@ from journeykit.journey import infer_words as W
 from journeykit.journey.infer_profile import (
     conversion_profile,
     event_profile,
-    gap_quantiles,
+    gap_shares,
     property_profile,
 )
 
@@ -157,37 +157,32 @@ def _pct(x: float) -> str:
 # --- session gap --------------------------------------------------------------------------
 
 
-def _session_gap(st: _State, gaps: list[float]) -> tuple[str, float]:
-    if len(gaps) < 100:
+def _session_gap(st: _State, ws: Workspace) -> tuple[str, float]:
+    total, near, below = gap_shares(ws, [seconds for _, seconds in _GAPS])
+    if total < 100:
         st.decide(
             "session gap",
             "",
             "30m",
-            f"only {len(gaps)} gaps between events: the usual 30 minutes",
+            f"only {total} gaps between events: the usual 30 minutes",
             0.3,
         )
         return "30m", 1800.0
-    arr = np.log(np.maximum(np.asarray(gaps), 1.0))
-    best = None
-    for label, seconds in _GAPS:
-        lo, hi = math.log(seconds / 1.5), math.log(seconds * 1.5)
-        near = float(((arr >= lo) & (arr < hi)).mean())
-        density = near / (hi - lo)
-        # a gentle pull to 30 minutes, the convention, when the data does not say otherwise
-        score = density + 0.01 * abs(math.log(seconds / 1800.0))
-        if best is None or score < best[0]:
-            best = (score, label, seconds, near)
-    assert best is not None
-    _, label, seconds, near = best
-    below = float((np.asarray(gaps) < seconds).mean())
+    width = 2 * math.log(1.5)  # every window spans x1.5 either side: the same width in log time
+    best = min(
+        range(len(_GAPS)),
+        # the emptiest window, with a gentle pull to 30 minutes (the convention) on ties
+        key=lambda i: near[i] / width + 0.01 * abs(math.log(_GAPS[i][1] / 1800.0)),
+    )
+    label, seconds = _GAPS[best]
     st.decide(
         "session gap",
         "",
         label,
         f"fewest gaps between a person's events lie near {label} "
-        f"({_pct(near)} of gaps within x1.5 of it); "
-        f"{_pct(below)} of gaps are shorter",
-        0.6 if near < 0.05 else 0.4,
+        f"({_pct(near[best])} of {total:,} gaps within x1.5 of it); "
+        f"{_pct(below[best])} of gaps are shorter",
+        0.6 if near[best] < 0.05 else 0.4,
     )
     return label, float(seconds)
 
@@ -632,7 +627,7 @@ def infer_spec(ws: Workspace, *, stages: int = 5, name: str = "My journey") -> I
         raise InputError("the workspace holds no events to infer a journey from", field="events")
     people = int(ws.store.scalar("SELECT count(DISTINCT person_id) FROM events") or 0)
     st = _State(ev=ev.set_index("event", drop=False), props=property_profile(ws), people=people)
-    gap_label, gap_seconds = _session_gap(st, gap_quantiles(ws))
+    gap_label, gap_seconds = _session_gap(st, ws)
     if gap_seconds != 1800.0:
         st.ev = event_profile(ws, session_gap_seconds=gap_seconds).set_index("event", drop=False)
     conversions, revenue = _conversions(st)

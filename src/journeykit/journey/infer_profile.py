@@ -13,13 +13,15 @@ Three reads of a workspace, each a few scans of the events table:
 * :func:`property_profile`: per event name and property key, how often the key has a value,
   whether the values are numbers (their range, whether whole) or text (length, words, distinct
   values), read from up to ``sample`` occurrences per event name.
-* :func:`gap_quantiles`: the distribution of the time between a person's consecutive events.
+* :func:`gap_shares`: how the time between a person's consecutive events falls around
+  candidate session gaps.
 
 Values are bound parameters; nothing a user typed is formatted into SQL.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -184,16 +186,27 @@ def property_profile(ws: Workspace, *, sample: int = 2000) -> pd.DataFrame:
     )
 
 
-def gap_quantiles(ws: Workspace, *, limit: int = 500_000) -> list[float]:
-    """The gaps in seconds between a person's consecutive events (up to ``limit`` of them,
-    sampled), sorted."""
-    rows = ws.store.fetchall(
-        # DuckDB takes only a constant sample size: an int, formatted
+def gap_shares(ws: Workspace, thresholds: Sequence[float]) -> tuple[int, list[float], list[float]]:
+    """The gaps between a person's consecutive events, against candidate session gaps.
+
+    Returns the number of gaps and, per threshold ``t`` (seconds), the share of gaps within
+    x1.5 of it (``t / 1.5 <= gap < 1.5 t``) and the share shorter than it. One scan.
+    """
+    params: dict[str, float] = {}
+    parts = []
+    for i, t in enumerate(thresholds):
+        params |= {f"lo{i}": t / 1.5 * 1e6, f"hi{i}": t * 1.5 * 1e6, f"t{i}": t * 1e6}
+        parts.append(f"count(*) FILTER (WHERE g >= $lo{i} AND g < $hi{i})")
+        parts.append(f"count(*) FILTER (WHERE g < $t{i})")
+    row = ws.store.fetchall(
         f"""
-        SELECT g FROM (
+        SELECT count(*), {", ".join(parts)} FROM (
             SELECT epoch_us(ts) - epoch_us(prev_ts) AS g FROM events
             WHERE prev_ts IS NOT NULL AND ts > prev_ts
-        ) USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE (7)
-        """
-    )
-    return sorted(float(r[0]) / 1_000_000 for r in rows)
+        )
+        """,
+        params,
+    )[0]
+    total = int(row[0])
+    counts = [float(x) / total if total else 0.0 for x in row[1:]]
+    return total, counts[0::2], counts[1::2]
