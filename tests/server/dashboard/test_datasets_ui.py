@@ -63,7 +63,7 @@ def test_the_journey_map_of_the_byo_export_matches_the_hand_count(
 ) -> None:
     from dashboard_helpers import signed_in_tab
 
-    from byo_data import TRAVEL_REF
+    from byo_data import TRAVEL_REF, booker, first_price, repeat_booker, repeat_price
 
     for tab in signed_in_tab(browser, byo_dashboard, 1366, 900):
         tab.open("/journey", timeout=180_000)
@@ -75,4 +75,16 @@ def test_the_journey_map_of_the_byo_export_matches_the_hand_count(
         assert values["people on the map"] == f"{TRAVEL_REF['people']:,}"
         assert values["reached a goal"] == f"{TRAVEL_REF['bookers']:,}"
         assert values["revenue"] == f"CHF {TRAVEL_REF['revenue']:,.0f}"
+        assert tab.errors == []
+        # the most valuable travellers by the spec's revenue field (total_price), by hand
+        spent = {
+            k: first_price(k) + (repeat_price(k) if repeat_booker(k) else 0.0)
+            for k in range(TRAVEL_REF["people"])
+            if booker(k)
+        }
+        tab.open("/people", chart=False, timeout=180_000)
+        first = tab.page.locator("table tbody tr").first.inner_text()
+        assert f"CHF {max(spent.values()):,.0f}" in first, first
+        tab.open("/people?q=T000", timeout=180_000)
+        assert f"CHF {spent[0]:,.0f}" in tab.page.locator(".cards").first.inner_text()
         assert tab.errors == []

@@ -86,7 +86,7 @@ def person_view(ctx: PageContext, person: str) -> str:
             '<div class="cards">'
             + card("Events", fmt_int(row["n_events"]))
             + card("Channels", fmt_int(channels))
-            + card("Revenue", ctx.money(row["revenue"]))
+            + card("Revenue", ctx.money(person_revenue(ctx, person, row["revenue"])))
             + card("First seen", _day(row["first_seen"]), note=f"via {row['first_channel'] or '–'}")
             + card("Last seen", _day(row["last_seen"]), note=f"via {row['last_channel'] or '–'}")
             + "</div>"
@@ -193,19 +193,64 @@ def timeline_figure(events: pd.DataFrame) -> go.Figure:
     return fig
 
 
+def conversion_value(ctx: PageContext) -> Any:
+    """Revenue per person as the spec counts it (its conversions at its revenue field), an
+    Ibis table ``person_id``, ``value``; ``None`` without a spec."""
+    spec = ctx.spec
+    if spec is None:
+        return None
+    from journeykit.journey.filtering import event_money
+
+    ev = ctx.ws.table("events")
+    ev = ev.filter(ev.event.isin(list(spec.conversion_events)))
+    return ev.group_by("person_id").agg(value=event_money(ev, spec.revenue_field).sum())
+
+
+def person_revenue(ctx: PageContext, person: str, stored: Any) -> Any:
+    """One person's revenue as the spec counts it (the stored total without a spec)."""
+    values = conversion_value(ctx)
+    if values is None:
+        return stored
+    mine = ctx.run(lambda: values.filter(values.person_id == person).to_pandas())
+    return float(mine["value"].iloc[0]) if len(mine) and mine["value"].notna().all() else 0.0
+
+
 def top_people(ctx: PageContext) -> str:
     """The people with the most revenue, then the most events, as a starting point."""
-    frame = ctx.cached(
-        "top_people",
-        (),
-        lambda: ctx.ws.store.df(
-            "SELECT p.person_id, p.n_events AS events, p.revenue, p.first_channel, "
-            "p.last_channel, p.first_seen, p.last_seen, "
-            "(SELECT count(*) FROM identities i WHERE i.person_id = p.person_id) AS identifiers "
-            "FROM people p ORDER BY p.revenue DESC NULLS LAST, p.n_events DESC, p.person_id "
-            "LIMIT 50"
-        ),
-    )
+
+    def compute() -> Any:
+        people = ctx.ws.table("people")
+        ids = ctx.ws.table("identities")
+        ids = ids.group_by(i_person="person_id").agg(identifiers=ids.count())
+        values = conversion_value(ctx)
+        if values is None:
+            revenue = people.revenue
+            joined = people
+        else:
+            values = values.rename(v_person="person_id")
+            joined = people.left_join(values, people.person_id == values.v_person)
+            revenue = joined.value
+        joined = joined.mutate(revenue_=revenue)
+        joined = joined.left_join(ids, joined.person_id == ids.i_person)
+        return (
+            joined.select(
+                "person_id",
+                events=joined.n_events,
+                revenue=joined.revenue_,
+                first_channel=joined.first_channel,
+                last_channel=joined.last_channel,
+                first_seen=joined.first_seen,
+                last_seen=joined.last_seen,
+                identifiers=joined.identifiers.fill_null(0),
+            )
+            .order_by([ibis.desc("revenue"), ibis.desc("events"), "person_id"])
+            .limit(50)
+            .to_pandas()
+        )
+
+    import ibis
+
+    frame = ctx.cached("top_people", (), compute)
     if frame.empty:
         return notice("No people yet: load some data first.")
     return (
