@@ -165,3 +165,19 @@ def test_init_spec_is_listed_and_spec_has_help() -> None:
     assert result.exit_code == 0
     for command in ("infer", "show", "validate", "set"):
         assert command in result.output
+
+
+def test_show_prints_the_stored_text_as_is(shop: Path, tmp_path: Path) -> None:
+    # a long line stays one line when the output goes to a file (no console wrapping)
+    text = SPEC.replace("name: Tea shop", "name: Tea shop " + "with a very long name " * 8)
+    file = tmp_path / "long.yaml"
+    file.write_text(text, encoding="utf-8")
+    assert jk("spec", "set", str(file), "-w", str(shop))[0] == 0
+    proc = subprocess.run(
+        [sys.executable, "-m", "journeykit.cli", "spec", "show", "-w", str(shop)],
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "80", "PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(sys.path)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == text

@@ -42,6 +42,14 @@ DryRunOpt = Annotated[
 StagesOpt = Annotated[int, typer.Option(help="How many stages.")]
 
 
+def _raw(text: str) -> None:
+    """Write YAML as it is (a console would wrap long lines and break it when redirected)."""
+    import sys
+
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()
+
+
 def warn_missing(ws: Workspace, spec: JourneySpec) -> int:
     """Print a warning for each spec event that never occurs in the data; how many."""
     from journeykit.journey.spec_check import missing_events
@@ -71,7 +79,7 @@ def _infer(workspace: Path | None, out: Path | None, dry_run: bool, stages: int)
         out.write_text(inference.yaml, encoding="utf-8")
         console.print(f"wrote {out}")
     if dry_run:
-        console.print(inference.yaml, markup=False, highlight=False, end="")
+        _raw(inference.yaml)
         console.print("[dim]dry run: nothing stored in the workspace[/dim]")
         return
     stored = set_spec(ws, inference.yaml, by="spec infer")
@@ -152,7 +160,7 @@ def show(
         f"[dim]version {chosen.version} of {len(versions)}, set {chosen.set_at:%Y-%m-%d %H:%M} "
         f"by {chosen.set_by}[/dim]"
     )
-    console.print(chosen.yaml, markup=False, highlight=False, end="")
+    _raw(chosen.yaml)
 
 
 @spec_app.command("validate")
