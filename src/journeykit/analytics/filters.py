@@ -3,7 +3,7 @@
 A filter is text such as::
 
     channel == "app" and properties.platform in ("ios", "android")
-      and count(event == "Order Completed", 30d) >= 2 and first_channel == "ads"
+      and count(event == "purchase", 30d) >= 2 and first_channel == "ads"
 
 It is tokenised and parsed by a small recursive-descent parser into a tree, checked against a
 whitelist of fields, and compiled into Ibis expressions. Values become bound literals; nothing
@@ -158,7 +158,7 @@ class Filter:
         >>> import journeykit, tempfile
         >>> from journeykit.ingest import load
         >>> ws = journeykit.open(tempfile.mkdtemp())
-        >>> _ = load(ws, [{"ts": "2026-01-05T10:00:00", "event": "Signed Up", "user_id": "u1",
+        >>> _ = load(ws, [{"ts": "2026-01-05T10:00:00", "event": "signup", "user_id": "u1",
         ...                "channel": "app"}])
         >>> parse_filter('channel == "app"').events(ws).count().execute()
         1
@@ -192,8 +192,8 @@ class Filter:
 def parse_filter(text: str | Filter) -> Filter:
     """Parse and check a filter; raise :class:`InvalidFilter` pointing at the problem.
 
-    >>> parse_filter('channel == "app" and count(event == "Order Completed", 30d) >= 2').text
-    'channel == "app" and count(event == "Order Completed", 30d) >= 2'
+    >>> parse_filter('channel == "app" and count(event == "purchase", 30d) >= 2').text
+    'channel == "app" and count(event == "purchase", 30d) >= 2'
     >>> parse_filter("channel = 'app'")
     Traceback (most recent call last):
     ...

@@ -177,7 +177,7 @@ def funnel(
     Args:
         ws: the workspace (DuckDB or Spark).
         steps: two or more steps: event names, :class:`Step` objects or mappings of Step
-            fields (``{"event": "Checkout Started", "where": 'properties.platform == "ios"'}``).
+            fields (``{"event": "checkout", "where": 'properties.platform == "ios"'}``).
         mode: ``ordered`` (other events may come between), ``strict`` (consecutive) or ``any``
             (any order). See the module documentation for the exact semantics.
         window: the overall conversion window, measured from the attempt start.
@@ -199,10 +199,10 @@ def funnel(
     >>> from journeykit.ingest import load
     >>> ws = journeykit.open(tempfile.mkdtemp())
     >>> _ = load(ws, [
-    ...     {"ts": "2026-01-05T10:00:00", "event": "Product Viewed", "user_id": "a"},
-    ...     {"ts": "2026-01-05T10:05:00", "event": "Order Completed", "user_id": "a"},
-    ...     {"ts": "2026-01-05T11:00:00", "event": "Product Viewed", "user_id": "b"}])
-    >>> funnel(ws, ["Product Viewed", "Order Completed"]).table[["step", "units"]].values.tolist()
+    ...     {"ts": "2026-01-05T10:00:00", "event": "product_view", "user_id": "a"},
+    ...     {"ts": "2026-01-05T10:05:00", "event": "purchase", "user_id": "a"},
+    ...     {"ts": "2026-01-05T11:00:00", "event": "product_view", "user_id": "b"}])
+    >>> funnel(ws, ["product_view", "purchase"]).table[["step", "units"]].values.tolist()
     [[1, 2], [2, 1]]
     """
     check_choice(mode, ("ordered", "strict", "any"), "mode")

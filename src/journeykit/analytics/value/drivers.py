@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import combinations
 from math import factorial
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from journeykit.store import Workspace
 
 MAX_DOMINANCE_FEATURES = 12
+#: A log-odds standard error beyond this means the feature separates the goal (an odds ratio
+#: interval wider than a factor of e^(2 * 1.96 * 8), about 10^13): it is left out of the fit.
+MAX_LOG_ODDS_SE = 8.0
 
 #: Goal columns of :func:`driver_features_from_workspace`.
 GOALS: tuple[str, ...] = (
@@ -64,7 +67,10 @@ class DriverAnalysis:
             ``p_value``, ``std_coef``, ``importance`` (shares summing to 1), ``direction``
             (``"positive"``, ``"negative"`` or ``"unclear"`` when the CI spans zero); sorted by
             importance.
-        dropped: features left out because they were constant.
+        dropped: features left out: constant, redundant (a linear combination of others) or,
+            for a 0/1 goal, steps of the goal (with none of the feature, or with some, the goal
+            never varies) and features that with others separate the goal (no finite odds
+            ratio).
         summary: a plain-language summary.
     """
 
@@ -118,6 +124,42 @@ def _redundant(x: pd.DataFrame) -> list[str]:
     return out
 
 
+def _steps_of_the_goal(x: pd.DataFrame, y: np.ndarray) -> list[str]:
+    """Features that separate a 0/1 goal: with none of it (0), or with some, the goal never varies.
+
+    Such a feature is a step on the way to the goal (nobody gets a card without applying for
+    one) or its consequence, not a driver of it; in a logistic fit it has no finite odds ratio
+    and blurs every other feature's interval, so it is left out and reported as dropped.
+    """
+    out = []
+    for col in x.columns:
+        values = x[col].to_numpy(float)
+        if values.min() < 0:
+            continue
+        for side in (values == 0, values > 0):
+            goal = y[side]
+            if len(goal) and (goal.min() == goal.max()):
+                out.append(col)
+                break
+    return out
+
+
+def _fit_logit(x: pd.DataFrame, y: np.ndarray) -> tuple[Any, list[str]]:
+    """A logistic fit; while a combination of features separates the goal (a coefficient
+    with an unbounded interval), the feature with the widest interval is left out."""
+    import statsmodels.api as sm
+
+    dropped: list[str] = []
+    while True:
+        result = sm.Logit(y, sm.add_constant(x, has_constant="add")).fit(disp=0, maxiter=200)
+        se = result.bse.drop("const")
+        if x.shape[1] <= 1 or (np.isfinite(se) & (se < MAX_LOG_ODDS_SE)).all():
+            return result, dropped
+        worst = str(se.fillna(np.inf).idxmax())
+        dropped.append(worst)
+        x = x.drop(columns=[worst])
+
+
 def key_drivers(
     data: pd.DataFrame,
     goal: str,
@@ -156,12 +198,24 @@ def key_drivers(
         raise InputError(f"the goal {goal!r} is not 0/1; use kind='ols'", field=goal)
     if kind == "logistic" and len(np.unique(y)) < 2:
         raise InputError(f"every row has the same goal value {y[0]:g}", field=goal)
+    if kind == "logistic":
+        steps = _steps_of_the_goal(x, y)
+        dropped = [*dropped, *steps]
+        x = x.drop(columns=steps)
+        if x.shape[1] == 0:
+            raise InputError(
+                "every feature is a step of the goal (it never happens without it, or "
+                "always leads to it); nothing is left to explain",
+                field=goal,
+            )
     exog = sm.add_constant(x, has_constant="add")
     with warnings.catch_warnings():
         # near-separation is reported through wide intervals, not as a failure
         warnings.simplefilter("ignore")
         if kind == "logistic":
-            result = sm.Logit(y, exog).fit(disp=0, maxiter=200)
+            result, separating = _fit_logit(x, y)
+            dropped = [*dropped, *separating]
+            x = x.drop(columns=separating)
             fit = float(result.prsquared)
         else:
             result = sm.OLS(y, exog).fit()
@@ -179,9 +233,10 @@ def key_drivers(
     table.columns = ["ci_low", "ci_high"]
     table.insert(0, "coef", params)
     logit = kind == "logistic"
-    table["odds_ratio"] = np.exp(params) if logit else np.nan
-    table["or_low"] = np.exp(table["ci_low"]) if logit else np.nan
-    table["or_high"] = np.exp(table["ci_high"]) if logit else np.nan
+    with np.errstate(over="ignore"):  # a separated feature has an unbounded interval: inf
+        table["odds_ratio"] = np.exp(params) if logit else np.nan
+        table["or_low"] = np.exp(table["ci_low"]) if logit else np.nan
+        table["or_high"] = np.exp(table["ci_high"]) if logit else np.nan
     table["p_value"] = result.pvalues.drop("const")
     table["std_coef"] = std_coef
     table["importance"] = importance / total if total > 0 else 0.0
