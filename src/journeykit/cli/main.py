@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 from rich.console import Console
 
+from journeykit.errors import WorkspaceError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -120,6 +122,13 @@ CsvOpt = Annotated[
         callback=_want_csv,
     ),
 ]
+
+
+def _folder_of(path: Path | None) -> Path:
+    """The workspace folder a command names (or the configured one)."""
+    from journeykit.config import load_settings
+
+    return Path(path or load_settings().store.workspace)
 
 
 def open_ws(path: Path | None) -> Workspace:
@@ -313,7 +322,13 @@ def summary(workspace: WorkspaceOpt = None, json_: JsonOpt = False, csv: CsvOpt 
     """What the workspace holds: people, events by channel and day, merges, rejects."""
     import pandas as pd
 
-    s = open_ws(workspace).summary()
+    try:
+        s = open_ws(workspace).summary()
+    except WorkspaceError as held:  # journeykit serve holds it: ask the server
+        from journeykit.cli import remote
+
+        with remote.server_client(_folder_of(workspace), held) as client:
+            s = remote.summary(client)
     facts = pd.DataFrame(
         [
             ("people", s.people),
@@ -355,13 +370,23 @@ def person(
     from journeykit.ingest import timeline
     from journeykit.ingest.identity import resolve
 
-    ws = open_ws(workspace)
-    pid = resolve(ws.store, identifier)
-    ids = ws.store.fetchall(
-        "SELECT identifier FROM identities WHERE person_id = ? ORDER BY 1", [pid]
-    )
-    console.print(f"[bold]{pid}[/bold]  " + ", ".join(r[0] for r in ids))
-    frame = timeline(ws, identifier)
+    try:
+        ws = open_ws(workspace)
+    except WorkspaceError as held:  # journeykit serve holds it: ask the server
+        from journeykit.cli import remote
+
+        with remote.server_client(_folder_of(workspace), held) as client:
+            pid, idents, frame = remote.person(client, identifier)
+    else:
+        pid = resolve(ws.store, identifier)
+        idents = [
+            r[0]
+            for r in ws.store.fetchall(
+                "SELECT identifier FROM identities WHERE person_id = ? ORDER BY 1", [pid]
+            )
+        ]
+        frame = timeline(ws, identifier)
+    console.print(f"[bold]{pid}[/bold]  " + ", ".join(idents))
     show_frame(frame[["ts", "channel", "event", "revenue", "properties"]], limit=limit)
 
 
@@ -397,7 +422,15 @@ def export_person(
     from journeykit.ingest import export_person_json
 
     # stored JSON is written as stored: properties of any depth export
-    text = export_person_json(open_ws(workspace), identifier, indent=2)
+    try:
+        ws = open_ws(workspace)
+    except WorkspaceError as held:  # journeykit serve holds it: ask the server
+        from journeykit.cli import remote
+
+        with remote.server_client(_folder_of(workspace), held) as client:
+            text = remote.export_text(client, identifier)
+    else:
+        text = export_person_json(ws, identifier, indent=2)
     if out:
         out.write_text(text, encoding="utf-8")
         console.print(f"wrote {out}")

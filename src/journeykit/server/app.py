@@ -499,6 +499,8 @@ def serve(
         WorkspaceError: the workspace cannot be opened (not a folder, or another process
             holds its store).
     """
+    import json
+    import os
     import sys
 
     import uvicorn
@@ -519,13 +521,22 @@ def serve(
     # the loader's Python work shares the GIL with the event loop: hand it over every
     # millisecond instead of every five, so answers do not wait behind a load
     sys.setswitchinterval(0.001)
-    uvicorn.run(
-        create_app(ws_path, settings),
-        host=host,
-        port=port,
-        log_config=log_config,
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-        timeout_graceful_shutdown=10,
-    )
+    # where this server listens, for commands that find the workspace held (the CLI's reads)
+    marker = Path(ws_path) / "server.json"
+    local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    tmp = marker.with_name(marker.name + ".tmp")
+    tmp.write_text(json.dumps({"url": f"http://{local}:{port}", "pid": os.getpid()}))
+    os.replace(tmp, marker)
+    try:
+        uvicorn.run(
+            create_app(ws_path, settings),
+            host=host,
+            port=port,
+            log_config=log_config,
+            access_log=False,
+            proxy_headers=False,
+            server_header=False,
+            timeout_graceful_shutdown=10,
+        )
+    finally:
+        marker.unlink(missing_ok=True)
