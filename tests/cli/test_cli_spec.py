@@ -181,3 +181,22 @@ def test_show_prints_the_stored_text_as_is(shop: Path, tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == text
+
+
+def test_alerts_watch_the_error_events_of_the_spec(shop: Path, tmp_path: Path) -> None:
+    file = tmp_path / "shop.yaml"
+    file.write_text(SPEC, encoding="utf-8")
+    assert jk("spec", "set", str(file), "-w", str(shop))[0] == 0
+    # the tea shop's spec has no error touchpoint: say so, and how to name one
+    code, _, err = jk("alerts", "-w", str(shop))
+    assert code == 1 and "no touchpoint of kind error" in err and "--event" in err
+    with_error = SPEC.replace(
+        "      - {name: Purchase, events: [purchase]}",
+        "      - {name: Purchase, events: [purchase]}\n"
+        "      - {name: Card declined, events: [card_declined], kind: error}",
+    )
+    file.write_text(with_error, encoding="utf-8")
+    assert jk("spec", "set", str(file), "-w", str(shop))[0] == 0
+    code, out, err = jk("alerts", "-w", str(shop))
+    assert code == 0, err
+    assert "no alerts" in out

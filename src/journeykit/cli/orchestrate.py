@@ -496,31 +496,52 @@ def orchestrate(
 def alerts(
     workspace: WorkspaceOpt = None,
     event: Annotated[
-        str, typer.Option(help="Error event whose daily count is watched.")
-    ] = "Payment Failed",
+        str | None,
+        typer.Option(
+            help="Event whose daily count is watched (default: each error event of the spec)."
+        ),
+    ] = None,
     days: Annotated[int, typer.Option(help="Days to scan.")] = 60,
     json_: JsonOpt = False,
     csv: CsvOpt = None,
 ) -> None:
     """Scan a daily metric for values outside their expected range."""
+    import dataclasses
+
     import pandas as pd
 
+    from journeykit.errors import InputError
     from journeykit.monitor import Watch, scan
 
     ws = open_ws(workspace)
-    daily = ws.store.df(
-        "SELECT CAST(ts AS DATE) AS day, count(*) AS n FROM events WHERE event = ? "
-        "GROUP BY 1 ORDER BY 1",
-        [event],
-    )
-    series = pd.Series(daily["n"].to_numpy(), index=pd.to_datetime(daily["day"]))
-    import dataclasses
+    if event is not None:
+        events = [event]
+    else:
+        from journeykit.journey import current_spec
 
-    found = scan(series, Watch(metric=f"daily {event}", direction="high"))
-    cutoff = series.index.max() - pd.Timedelta(days=days) if len(series) else None
-    frame = pd.DataFrame([dataclasses.asdict(a) for a in found])
-    if not frame.empty and cutoff is not None:
-        frame = frame[pd.to_datetime(frame["date"]) > cutoff]
+        spec = current_spec(ws)
+        events = [e for tp in spec.all_touchpoints() if tp.kind == "error" for e in tp.events]
+        if not events:
+            raise InputError(
+                "the journey spec has no touchpoint of kind error to watch; name one with --event",
+                field="event",
+            )
+    frames = []
+    for name in dict.fromkeys(events):
+        daily = ws.store.df(
+            "SELECT CAST(ts AS DATE) AS day, count(*) AS n FROM events WHERE event = ? "
+            "GROUP BY 1 ORDER BY 1",
+            [name],
+        )
+        series = pd.Series(daily["n"].to_numpy(), index=pd.to_datetime(daily["day"]))
+        found = scan(series, Watch(metric=f"daily {name}", direction="high"))
+        cutoff = series.index.max() - pd.Timedelta(days=days) if len(series) else None
+        part = pd.DataFrame([dataclasses.asdict(a) for a in found])
+        if not part.empty and cutoff is not None:
+            part = part[pd.to_datetime(part["date"]) > cutoff]
+        frames.append(part)
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    event = ", ".join(dict.fromkeys(events))
     if frame.empty:
         console.print("no alerts")
     else:
