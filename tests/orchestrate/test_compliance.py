@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from orchestrate_helpers import engine, ev, journeys, outbox
 from orchestrate_parts import Mailbox, Receiver
 
@@ -177,3 +178,39 @@ def test_an_erased_person_is_forgotten_and_never_messaged(
     _send_all(e, clock, {"email": mail})
     mail.close()
     assert sorted(m["To"] for m in box.messages) == ["bob@x.org", "bob@x.org"]
+
+
+def test_suppression_events_come_from_the_automation_file(
+    sqlite_url: str, clock: ManualClock
+) -> None:
+    from journeykit.errors import InvalidSpec
+    from journeykit.orchestrate.engine import Engine, EngineSettings
+    from journeykit.orchestrate.loader import reads
+
+    text = """
+suppress_on: {Unsubscribed: email, Account Closed: "*"}
+automations:
+  - id: news
+    trigger: {event: Browsed}
+    steps: [{id: n, action: email, to: a@x.org, subject: News, text: news}]
+"""
+    spec = reads(text)
+    assert spec.suppress_on == {"Unsubscribed": "email", "Account Closed": "*"}
+    e = Engine(
+        spec.automations,
+        sqlite_url,
+        clock=clock,
+        settings=EngineSettings(suppress_events=spec.suppress_on),
+    )
+    e.handle(ev("ann", "Unsubscribed"))
+    e.handle(ev("ann", "Browsed"))
+    assert is_suppressed(e.state, person_id="ann", channel="email") is not None
+    assert is_suppressed(e.state, person_id="ann", channel="sms") is None
+    from journeykit.orchestrate.transports import NullTransport
+
+    null = NullTransport()
+    Dispatcher(e.state, {"email": null}, clock=clock).dispatch_due()
+    assert null.sent == 0 and [m["status"] for m in outbox(e)] == ["suppressed"]
+    with pytest.raises(InvalidSpec) as err:
+        reads("suppress_on: {Unsubscribed: [email]}\nautomations: []\n")
+    assert err.value.field == "suppress_on.Unsubscribed" and err.value.line == 1

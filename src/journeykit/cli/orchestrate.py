@@ -139,6 +139,8 @@ def validate(
         console.print(f"global cap: {cap.max} per {cap.per} on {cap.channel}")
     for channel, rate in spec.send_rates.items():
         console.print(f"send rate: {rate:g}/s on {channel}")
+    for event, channel in spec.suppress_on.items():
+        console.print(f"suppress on {event!r}: no more messages on {channel}")
 
 
 def _check_workspace(automations: list[Any], workspace: Path) -> list[Any]:
@@ -288,7 +290,7 @@ def backtest_(
         events,
         as_of=end,
         lookback=lookback,
-        settings=EngineSettings(global_caps=spec.caps),
+        settings=EngineSettings(global_caps=spec.caps, suppress_events=spec.suppress_on),
     )
     for r in reports:
         _show_backtest(r, people)
@@ -438,7 +440,9 @@ def orchestrate(
     caps = (*spec.caps, *_parse_caps(cap or []))
     rates = {**spec.send_rates, **_parse_rates(rate or [])}
     settings = OrchestrateSettings.from_env()
-    engine_settings = EngineSettings(global_caps=caps, batch_size=settings.batch_size)
+    engine_settings = EngineSettings(
+        global_caps=caps, batch_size=settings.batch_size, suppress_events=spec.suppress_on
+    )
     folder = _folder(workspace)
     name = str(folder.resolve())
     stop = threading.Event()

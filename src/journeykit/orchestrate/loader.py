@@ -20,7 +20,7 @@ from journeykit.errors import InvalidFile, InvalidSpec
 
 from .spec import Automation, Cap
 
-_TOP = ("automations", "templates", "caps", "send_rates")
+_TOP = ("automations", "templates", "caps", "send_rates", "suppress_on")
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|sec|second|m|min|minute|h|hour))?\s*$")
 _PER = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
 
@@ -30,12 +30,16 @@ class AutomationFile:
     """What automation files hold: the automations, global caps and send rates.
 
     ``caps`` limit every automation together (higher ``priority`` wins a slot); ``send_rates``
-    are the most messages sent per second, by channel (``*``: all channels together).
+    are the most messages sent per second, by channel (``*``: all channels together);
+    ``suppress_on`` names the events (an unsubscribe) after which nothing more is sent to the
+    person on a channel (``*``: any), for ``EngineSettings.suppress_events``.
     """
 
     automations: list[Automation]
     caps: tuple[Cap, ...] = ()
     send_rates: dict[str, float] = field(default_factory=dict)
+    #: events that put the person on the global suppression list, with the channel they close
+    suppress_on: dict[str, str] = field(default_factory=dict)
 
 
 def parse_rate(value: object) -> float:
@@ -253,6 +257,28 @@ def _globals(
     return caps, rates
 
 
+def _suppress_on(data: dict[str, Any], doc_no: int, lines: Lines, file: str) -> dict[str, str]:
+    raw = data.get("suppress_on") or {}
+    if not isinstance(raw, dict):
+        raise InvalidSpec(
+            "'suppress_on' maps event names to the channel they close (Unsubscribed: email)",
+            field="suppress_on",
+            line=lines.get((doc_no, "suppress_on")),
+            file=file,
+        )
+    out: dict[str, str] = {}
+    for event, channel in raw.items():
+        if not isinstance(channel, str) or not channel:
+            raise InvalidSpec(
+                f"give the channel the event closes (a name, or '*' for all), not {channel!r}",
+                field=f"suppress_on.{event}",
+                line=lines.get((doc_no, "suppress_on", event)),
+                file=file,
+            )
+        out[str(event)] = channel
+    return out
+
+
 def reads(text: str, *, file: str = "<string>") -> AutomationFile:
     """Parse automations, global caps and send rates from YAML text.
 
@@ -271,6 +297,7 @@ def reads(text: str, *, file: str = "<string>") -> AutomationFile:
     out: list[Automation] = []
     caps: list[Cap] = []
     rates: dict[str, float] = {}
+    suppress: dict[str, str] = {}
     seen: dict[str, int | None] = {}
     for doc_no, node in enumerate(documents):
         if node is None:
@@ -291,6 +318,7 @@ def reads(text: str, *, file: str = "<string>") -> AutomationFile:
             more_caps, more_rates = _globals(data, doc_no, lines, file)
             caps += more_caps
             rates.update(more_rates)
+            suppress.update(_suppress_on(data, doc_no, lines, file))
             items = data["automations"]
             if not isinstance(items, list):
                 raise InvalidSpec(
@@ -314,7 +342,7 @@ def reads(text: str, *, file: str = "<string>") -> AutomationFile:
                 )
             seen[automation.id] = lines.get((*base, "id"))
             out.append(automation)
-    return AutomationFile(out, tuple(caps), rates)
+    return AutomationFile(out, tuple(caps), rates, suppress)
 
 
 def validate_file(path: str | Path) -> list[Automation]:
@@ -341,6 +369,7 @@ def read_file(path: str | Path) -> AutomationFile:
     out: list[Automation] = []
     caps: list[Cap] = []
     rates: dict[str, float] = {}
+    suppress: dict[str, str] = {}
     ids: set[str] = set()
     for f in files:
         try:
@@ -350,6 +379,7 @@ def read_file(path: str | Path) -> AutomationFile:
         parsed = reads(text, file=str(f))
         caps += parsed.caps
         rates.update(parsed.send_rates)
+        suppress.update(parsed.suppress_on)
         for automation in parsed.automations:
             if automation.id in ids:
                 raise InvalidSpec(
@@ -357,4 +387,4 @@ def read_file(path: str | Path) -> AutomationFile:
                 )
             ids.add(automation.id)
             out.append(automation)
-    return AutomationFile(out, tuple(caps), rates)
+    return AutomationFile(out, tuple(caps), rates, suppress)

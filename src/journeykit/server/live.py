@@ -62,7 +62,7 @@ def check_start(ws: Workspace, settings: ServerSettings) -> None:
         now = SystemClock().now()
         p = plan(ws.store, state, str(ws.path.resolve()), since=None, max_age=max_age, now=now)
         if p.old and p.oldest is not None:
-            settings_ = EngineSettings(global_caps=spec.caps)
+            settings_ = EngineSettings(global_caps=spec.caps, suppress_events=spec.suppress_on)
             entrants, messages = dry_run(ws.store, p, spec.automations, settings_, now)
             raise ReplayRefused(p.events, p.old, p.people, entrants, messages, p.oldest, max_age)
     finally:
@@ -90,7 +90,9 @@ class LiveOrchestrator:
         self.max_age = parse_duration(settings.orchestrate_max_age)
         self.worker_settings = OrchestrateSettings.from_env()
         self.engine_settings = EngineSettings(
-            global_caps=self.spec.caps, batch_size=self.worker_settings.batch_size
+            global_caps=self.spec.caps,
+            batch_size=self.worker_settings.batch_size,
+            suppress_events=self.spec.suppress_on,
         )
         self.state = StateStore(state_url(ws))
         self.name = str(ws.path.resolve())
