@@ -3,14 +3,15 @@
 Three loan customers opened their loans two months before the window; they and two newcomers
 apply for a credit card ten days before the as-of date. By hand, with the automation below:
 
-* existing-mail (pre-approved): L1, L2, L3 = 3; kyc-mail (upload a photo ID): N1, N2 = 2;
+* existing-mail (pre-approved): L1, L2, L3 = 3; kyc-check (a webhook) and kyc-mail (upload a
+  photo ID): N1, N2 = 2 each;
 * L1 opens the card a day later (the wait matches, the goal ends the journey): no reminder;
   the others time out after 3 days: reminder for L2, L3, N1, N2 = 4;
-* 9 e-mails in all; goal windows (7 days) all closed by the as-of date: 5 mature, L1 converted
+* 9 e-mails and 2 webhooks in all; goal windows (7 days) all closed by the as-of date: 5 mature, L1 converted
   (N1 opened after 8 days, too late): 1 of 5, 20 %, 1.0 expected conversion among 5 entrants.
 
 Replaying only the window (the old behaviour of --lookback-days) would ask all five for a photo
-ID.
+ID: 14 messages, 5 of them webhooks.
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ automations:
         branch:
           if: '"Loan Opened" in events'
           then: [{id: existing-mail, action: email, template: existing}]
-          else: [{id: kyc-mail, action: email, template: kyc}]
+          else:
+            - {id: kyc-check, action: webhook, url: "http://127.0.0.1:9/kyc"}
+            - {id: kyc-mail, action: email, template: kyc}
       - id: opened
         wait: {event: Credit Card Opened, timeout: 3d}
       - id: reminder-check
@@ -96,15 +99,15 @@ def test_backtest_builds_profiles_from_history_before_the_window(tmp_path: Path)
         people = dict(ws.store.fetchall("SELECT DISTINCT person_id, user_id FROM events"))
     [r] = backtest(loads(BANK), events, as_of=AS_OF, lookback=timedelta(days=20))
     assert (r.entered, r.treatment, r.holdout) == (5, 5, 0)
-    assert (r.messages, r.by_channel) == (9, (("email", 9),))
+    assert (r.messages, r.by_channel) == (11, (("email", 9), ("webhook", 2)))
     steps = {s.step_id: (s.reached, s.sent) for s in r.steps}
     assert steps["existing-mail"] == (3, 3)
-    assert steps["kyc-mail"] == (2, 2)
+    assert steps["kyc-mail"] == steps["kyc-check"] == (2, 2)
     assert steps["reminder"] == (4, 4)
     assert (r.mature, r.converted, r.expected_conversion) == (5, 1, 0.2)
     assert r.expected_conversions == 1.0
     assert sorted(people[p] for p in r.person_ids) == ["L1", "L2", "L3", "N1", "N2"]
-    subjects = {s.step_id: s.payload["subject"] for s in r.samples}
+    subjects = {s.step_id: s.payload["subject"] for s in r.samples if s.channel == "email"}
     assert subjects["existing-mail"].endswith(", your card is pre-approved")
     assert subjects["kyc-mail"] == "Finish your application"
 
@@ -126,7 +129,7 @@ def test_the_backtest_command_prints_steps_people_and_samples(tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     out = " ".join(result.output.split())
     assert "entered 5 (5 treatment, 0 holdout)" in out
-    assert "messages 9 (email 9)" in out
+    assert "messages 11 (email 9, webhook 2)" in out
     assert "goal reached by 1 of 5 entries whose window closed (20.0%)" in out
     assert "expected conversions among entrants 1.0" in out
     assert ", your card is pre-approved" in out and "reminder" in out

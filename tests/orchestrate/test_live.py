@@ -254,3 +254,46 @@ def test_caps_and_rates_on_the_command_line_and_the_state_variable(
     assert missing.exists() and receiver.requests == 0
     listed = cli("automations", "list", env=env)
     assert listed.returncode == 0 and "welcome" in listed.stdout
+
+
+def test_a_replay_sends_the_same_to_a_real_receiver_whatever_the_batch_size(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    import random
+
+    from journeykit.orchestrate.engine import EngineSettings
+    from journeykit.orchestrate.loader import read_file
+    from journeykit.orchestrate.worker import IterableSource, OrchestrateSettings, run_worker
+    from journeykit.server import feed
+
+    folder = tmp_path / "ws"
+    rng = random.Random(3)
+    start = NOW - timedelta(days=20)
+    messages = []
+    for i in range(30):
+        t = start + timedelta(hours=rng.uniform(0, 96))
+        messages.append(track(f"u{i}", "Signed Up", t))
+        if rng.random() < 0.5:
+            messages.append(
+                track(f"u{i}", "Order Completed", t + timedelta(hours=rng.uniform(1, 60)))
+            )
+    load(folder, messages, NOW)
+    spec = read_file(automation_file(tmp_path, WELCOME, receiver))
+    seen: list[dict[str, int]] = []
+    for size in (1, 7, 500):
+        state = StateStore(f"sqlite:///{tmp_path / f'state-{size}.sqlite'}")
+        with journeykit.open(folder) as ws:
+            plan = feed.start(
+                ws.store, state, spec.automations, f"ws-{size}",
+                since=start - timedelta(hours=1), replay=True,
+                settings=EngineSettings(batch_size=size), now=NOW,
+            )  # fmt: skip
+        assert plan.events == len(messages)
+        before = dict(receiver.accepted)
+        run_worker(
+            state, spec.automations, IterableSource([]),
+            settings=OrchestrateSettings(poll_interval=0.01), stop_when_idle=True,
+        )  # fmt: skip
+        seen.append({k: n - before.get(k, 0) for k, n in receiver.accepted.items()})
+    assert seen[0] == seen[1] == seen[2]
+    assert set(seen[0].values()) == {1} and len(seen[0]) > 30
