@@ -268,9 +268,9 @@ def expected_range(series: pd.Series, watch: Watch) -> pd.DataFrame:
 
 def scan(series: pd.Series, watch: Watch) -> list[Alert]:
     """Every anomalous day of ``series`` (oldest first; none for an empty series)."""
-    if series.empty:
-        return []
     frame = expected_range(series, watch)
+    if frame.empty:
+        return []
     hits = frame[frame["anomaly"]]
     return [
         Alert(
