@@ -290,3 +290,27 @@ def test_validate_checks_names_against_the_workspace(tmp_path: Path) -> None:
     )
     # without a workspace only the file is checked
     assert runner.invoke(app, ["automations", "validate", str(typo)]).exit_code == 0
+
+
+def test_forget_erases_the_person_from_the_orchestration_state_too(tmp_path: Path) -> None:
+    import journeykit
+    from journeykit.ingest import load
+    from journeykit.ingest.identity import resolve
+    from journeykit.orchestrate.suppression import is_suppressed
+
+    folder = tmp_path / "ws"
+    ws = journeykit.open(folder)
+    load(ws, [{"ts": "2026-05-01T10:00:00", "event": "Visit", "email": "ann@x.org"}])
+    pid = resolve(ws.store, "ann@x.org")
+    ws.close()
+    url = f"sqlite:///{folder / 'orchestrate.sqlite'}"
+    e = Engine(loads(PROMO), url, clock=ManualClock(datetime(2026, 6, 1, 12)))
+    e.handle({"event_id": "v1", "person_id": pid, "event": "Visit", "traits": {"name": "Ann"}})
+    e.state.dispose()
+    result = runner.invoke(app, ["forget", "ann@x.org", "-w", str(folder), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "orchestration state:" in result.output and "1 address(es)" in result.output
+    assert is_suppressed(url, person_id=pid) == "suppressed (person erased)"
+    assert is_suppressed(url, person_id="someone-else", address="ANN@x.org") is not None
+    again = Engine(loads(PROMO), url, clock=ManualClock(datetime(2026, 6, 2)))
+    assert set(again.profile(pid) or {}) == {"entries"}

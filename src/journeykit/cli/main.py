@@ -395,6 +395,15 @@ def forget(
     identifier: Annotated[str, typer.Argument(help="Any identifier of the person.")],
     workspace: WorkspaceOpt = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            "--state",
+            help="Orchestration state to erase them from too, and never message them again "
+            "(default: $JOURNEYKIT_ORCHESTRATE_STATE_URL, else orchestrate.sqlite in the "
+            "workspace).",
+        ),
+    ] = None,
 ) -> None:
     """Erase a person from every table (and say what was removed)."""
     from journeykit.ingest import forget as erase
@@ -410,6 +419,9 @@ def forget(
         console.print(f"  {table}: {n} rows removed")
     for path in report.files_rewritten:
         console.print(f"  rewrote {path}")
+    from journeykit.cli.messages import erase_from_state
+
+    console.print(erase_from_state(state, workspace, report.person_id, list(report.identifiers)))
 
 
 @app.command("export-person")

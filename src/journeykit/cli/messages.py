@@ -228,3 +228,29 @@ def erase_(
     require_state(state)
     done = erase(state, person)
     console.print(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in done.items()))
+
+
+def erase_from_state(
+    state: str | None, workspace: Path | None, person_id: str, identifiers: list[str]
+) -> str:
+    """After a workspace erasure: erase the person from the orchestration state too, and put
+    their e-mail addresses on the suppression list (as hashes). Says what was done."""
+    import os
+
+    from journeykit.cli.orchestrate import STATE_ENV, state_url
+    from journeykit.orchestrate.state import normalise_url
+    from journeykit.orchestrate.suppression import erase, suppress
+
+    state = state or os.environ.get(STATE_ENV) or None
+    url = normalise_url(state_url(state, workspace))
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return f"no orchestration state at {url.removeprefix('sqlite:///')}: nothing to erase there"
+    done = erase(url, person_id)
+    addresses = [i.split(":", 1)[1] for i in identifiers if i.startswith("email:")]
+    for address in addresses:
+        suppress(url, address=address, reason="erased")
+    return (
+        f"orchestration state: {done['messages_stopped']} unsent message(s) stopped, "
+        f"{done['journeys_ended']} journey(s) ended, profile cleared, "
+        f"suppressed with {len(addresses)} address(es)"
+    )
