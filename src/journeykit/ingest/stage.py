@@ -488,11 +488,11 @@ def stage(
             {verdict} AS _verdict,
             _row, _ts, _type, _h, _occ,
             {given_id} AS _given_id,
-            {
+            coalesce({
             _ts_expr(mapped["received_at"], dtypes[mapped["received_at"]], None)
             if "received_at" in mapped
             else "NULL::TIMESTAMP"
-        } AS received_at,
+        }, current_timestamp AT TIME ZONE 'UTC') AS received_at,
             {event} AS _event,
             lower({_text(col("channel"))}) AS channel,
             {", ".join(f"{ids[k]} AS {k}" for k in IDENTIFIER_KINDS)},
