@@ -144,3 +144,15 @@ def test_filter_values_goals_anchors_and_cohorts_are_checked(shop: Path) -> None
     assert "did you mean page_view?" in out
     out = _folded(runner.invoke(app, ["retention", *w, "--cohort", "purchase"]))
     assert "Warning" not in out  # a known name says nothing
+
+
+@pytest.mark.parametrize("args", [["summary"], ["kpis"], ["keys", "list"], ["spec", "show"]])
+def test_the_default_workspace_must_exist_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("JOURNEYKIT_WORKSPACE", raising=False)
+    result = runner.invoke(app, args)
+    assert isinstance(result.exception, WorkspaceError), (result.output, result.exception)
+    assert "no workspace at ./journeykit-data" in str(result.exception)
+    assert not (tmp_path / "journeykit-data").exists()

@@ -37,8 +37,9 @@ err = Console(stderr=True)
 _state: dict[str, Any] = {"debug": False, "json": False, "csv": None, "tables": 0}
 
 
-def _existing_workspace(value: Path | None) -> Path | None:
-    """Refuse a workspace folder that does not exist (only ingest and demo make one)."""
+def require_workspace(value: Path | str | None) -> Path:
+    """The workspace folder (the configured default when None); an error when it does not
+    exist, since only ingest and demo make one."""
     from journeykit.config import load_settings
     from journeykit.errors import WorkspaceError
 
@@ -49,12 +50,15 @@ def _existing_workspace(value: Path | None) -> Path | None:
             f"or make one with `journeykit ingest FILE --workspace {target}` or "
             f"`journeykit demo --workspace {target}`"
         )
-    return value
+    return Path(target)
 
 
 def given_workspace(value: Path | None) -> Path | None:
-    """Refuse a workspace folder that is named and does not exist (None passes)."""
-    return None if value is None else _existing_workspace(value)
+    """Refuse a ``--workspace`` folder that is named and does not exist. The default is
+    checked when the command opens it, so usage errors are reported first."""
+    if value is not None:
+        require_workspace(value)
+    return value
 
 
 WorkspaceOpt = Annotated[
@@ -66,7 +70,7 @@ WorkspaceOpt = Annotated[
         "it must exist.",
         envvar="JOURNEYKIT_WORKSPACE",
         show_envvar=False,
-        callback=_existing_workspace,
+        callback=given_workspace,
     ),
 ]
 #: The workspace of a command that makes it when missing (ingest, demo).
@@ -131,10 +135,12 @@ def _folder_of(path: Path | None) -> Path:
     return Path(path or load_settings().store.workspace)
 
 
-def open_ws(path: Path | None) -> Workspace:
-    """Open the workspace named on the command line."""
+def open_ws(path: Path | None, *, create: bool = False) -> Workspace:
+    """Open the workspace named on the command line; unless ``create``, it must exist."""
     import journeykit
 
+    if not create:
+        require_workspace(path)
     ws = journeykit.open(path)
     _state["ws"] = ws
     return ws
@@ -235,7 +241,7 @@ def ingest(
     from journeykit.ingest import load, load_spend
     from journeykit.ingest.stage import parse_mapping
 
-    ws = open_ws(workspace)
+    ws = open_ws(workspace, create=True)
     mapping = parse_mapping(map_)
     failed = 0
     with Progress(
@@ -500,7 +506,7 @@ def demo(
     from journeykit.cli.demo import run_demo
 
     run_demo(
-        open_ws(workspace),
+        open_ws(workspace, create=True),
         scenario=scenario,  # type: ignore[arg-type]  # checked by the generator
         people=people,
         events=events,

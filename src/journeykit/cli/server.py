@@ -7,16 +7,22 @@ from typing import Annotated
 
 import typer
 
-from journeykit.cli.main import CsvOpt, JsonOpt, WorkspaceOpt, app, console, show_frame
+from journeykit.cli.main import (
+    CsvOpt,
+    JsonOpt,
+    WorkspaceOpt,
+    app,
+    console,
+    require_workspace,
+    show_frame,
+)
 
 keys_app = typer.Typer(help="API keys: write (collect), read (query), admin.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
 
 def _folder(workspace):  # type: ignore[no-untyped-def]
-    from journeykit.config import load_settings
-
-    return workspace or load_settings().store.workspace
+    return require_workspace(workspace)
 
 
 @app.command()

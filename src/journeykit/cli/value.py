@@ -11,7 +11,6 @@ from journeykit.cli.main import (
     CsvOpt,
     JsonOpt,
     WorkspaceOpt,
-    _existing_workspace,
     app,
     console,
     err,
@@ -142,7 +141,7 @@ def attribution(
         title = f"attribution of {metric}, {paths.name}"
     else:
         built = paths_from_workspace(
-            open_ws(_existing_workspace(workspace)),
+            open_ws(workspace),
             lookback_days=lookback,
             touch_events=_names(touch_events),
             conversion_event=_names(conversion_events),
