@@ -292,7 +292,15 @@ def _personas(ctx: PageContext) -> str:
     profiles = found.profiles.reset_index()
     cols = [
         c
-        for c in ("name", "people", "share", "orders", "revenue", "recency_days", "description")
+        for c in (
+            "name",
+            "people",
+            "share",
+            "conversions",
+            "revenue",
+            "recency_days",
+            "description",
+        )
         if c in profiles.columns
     ]
     return (
@@ -301,7 +309,7 @@ def _personas(ctx: PageContext) -> str:
             fig,
             name="personas",
             height=400,
-            title=f"{found.k} personas: orders and revenue (mean per person)",
+            title=f"{found.k} personas: conversions and value (mean per person)",
         )
         + table(
             profiles[cols],
@@ -310,7 +318,7 @@ def _personas(ctx: PageContext) -> str:
             formats={
                 "share": fmt_pct,
                 "revenue": ctx.money,
-                "orders": lambda v: fmt_num(v, 2),
+                "conversions": lambda v: fmt_num(v, 2),
                 "recency_days": lambda v: fmt_num(v, 0),
             },
             limit=None,
