@@ -1,4 +1,5 @@
-"""CLI reads while `journeykit serve` holds the workspace: answered through the server."""
+"""CLI commands while `journeykit serve` holds the workspace: reads, and erasure, through
+the server."""
 
 from __future__ import annotations
 
@@ -48,6 +49,13 @@ def test_read_commands_work_while_the_server_holds_the_workspace(launch):
     done = _cli("export-person", "cli-u1", "-w", ws)
     assert done.returncode == 0, done.stderr
     assert len(json.loads(done.stdout)["events"]) == 3
+
+    done = _cli("forget", "cli-u2", "-w", ws, "--yes")
+    assert done.returncode == 0, done.stderr
+    assert "events: 1 rows removed" in done.stdout + done.stderr
+    with srv.client("read") as r:
+        assert r.get("/v1/people/timeline", params={"identifier": "cli-u2"}).status_code == 404
+        assert r.get("/v1/summary").json()["events"] == 3
 
     done = _cli("person", "nobody-at-all", "-w", ws)
     assert done.returncode == 1

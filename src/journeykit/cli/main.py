@@ -414,12 +414,25 @@ def forget(
     """Erase a person from every table (and say what was removed)."""
     from journeykit.ingest import forget as erase
     from journeykit.ingest.identity import resolve
+    from journeykit.ingest.person import ForgetReport
 
-    ws = open_ws(workspace)
-    pid = resolve(ws.store, identifier)
-    if not yes and not typer.confirm(f"Erase {pid} and everything about them?"):
-        raise typer.Exit(1)
-    report = erase(ws, identifier)
+    try:
+        ws = open_ws(workspace)
+    except WorkspaceError as held:  # journeykit serve holds it: the server erases
+        from journeykit.cli import remote
+
+        if not yes and not typer.confirm(f"Erase {identifier} and everything about them?"):
+            raise typer.Exit(1) from None
+        with remote.server_client(_folder_of(workspace), held) as client:
+            done = remote.answer(
+                client.post("/v1/admin/people/forget", json={"identifier": identifier})
+            )
+        report = ForgetReport(**done)
+    else:
+        pid = resolve(ws.store, identifier)
+        if not yes and not typer.confirm(f"Erase {pid} and everything about them?"):
+            raise typer.Exit(1)
+        report = erase(ws, identifier)
     console.print(f"erased {report.person_id} ({len(report.identifiers)} identifiers)")
     for table, n in report.removed.items():
         console.print(f"  {table}: {n} rows removed")
