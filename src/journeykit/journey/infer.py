@@ -28,7 +28,6 @@ How it decides:
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +41,7 @@ from journeykit.journey.infer_profile import (
     gap_shares,
     property_profile,
 )
+from journeykit.journey.infer_yaml import Proposal, write_yaml
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -691,23 +691,23 @@ def infer_spec(ws: Workspace, *, stages: int = 5, name: str = "My journey") -> I
         st.undecided.append(
             "the goal: no conversion found; a middle event is written as a placeholder"
         )
-    text = _yaml(
-        st,
+    proposal = Proposal(
         name=name,
-        names=names,
+        stage_names=tuple(names),
         stage=stage,
         kinds=kinds,
         goal=goal,
-        conversions=conversions,
+        conversions=tuple(conversions),
         revenue=revenue,
-        touches=touches,
+        touches=tuple(touches),
         touch_channel=touch_channel,
-        contacts=contacts,
-        messages=messages,
-        surveys=surveys,
+        contacts=tuple(contacts),
+        messages=tuple(messages),
+        surveys=tuple(surveys),
         currency=currency,
-        gap=gap_label,
+        session_gap=gap_label,
     )
+    text = write_yaml(proposal, st.ev, st.people, st.decisions)
     from journeykit.journey.spec import JourneySpec
 
     spec = JourneySpec.from_yaml(text)  # what we write must read back
@@ -735,113 +735,6 @@ def init_spec(ws: Workspace, *, stages: int = 5, name: str = "My journey") -> st
         InputError: the workspace holds no events.
     """
     return infer_spec(ws, stages=stages, name=name).yaml
-
-
-# --- writing ------------------------------------------------------------------------------
-
-
-def _q(text: str) -> str:
-    """A YAML scalar: plain when safe, else double-quoted."""
-    import json
-
-    if re.fullmatch(r"[A-Za-z][A-Za-z0-9 _\-./]*", text) and text.lower() not in (
-        "yes", "no", "true", "false", "null", "on", "off", "y", "n",
-    ):  # fmt: skip
-        return text
-    return json.dumps(text, ensure_ascii=False)
-
-
-def _flow(items: list[str]) -> str:
-    return "[" + ", ".join(_q(i) for i in items) + "]"
-
-
-def _yaml(
-    st: _State,
-    *,
-    name: str,
-    names: list[str],
-    stage: dict[str, str],
-    kinds: dict[str, str],
-    goal: str,
-    conversions: list[str],
-    revenue: str | None,
-    touches: list[str],
-    touch_channel: str,
-    contacts: list[str],
-    messages: list[str],
-    surveys: list[dict[str, Any]],
-    currency: str | None,
-    gap: str,
-) -> str:
-    ev = st.ev
-    why = {(d.topic, d.subject): d for d in st.decisions}
-    lines = [
-        f"# A journey spec proposed by journeykit from {int(ev.events.sum()):,} events of "
-        f"{len(ev)} names",
-        f"# and {st.people:,} people. Each event's stage comes from where it sits in journeys "
-        "(see the",
-        "# comment above it); check the decisions, rename stages, merge touchpoints, add KPIs.",
-        f"name: {_q(name)}",
-        "stages:",
-    ]
-    for s in names:
-        rows = [e for e in ev.sort_values("position").index if stage.get(e) == s]
-        if not rows:  # a stage needs a touchpoint
-            continue
-        lines.append(f"  - name: {_q(s)}")
-        lines.append("    touchpoints:")
-        for e in rows:
-            r = ev.loc[e]
-            chans = ", ".join(str(c) for c in r.channels[:4]) or "none"
-            d = why.get(("stage", e))
-            lines.append(
-                f"      # {int(r.events):,} events, {int(r.people):,} people, "
-                f"position {float(r.position):.2f}, channels: {chans}"
-            )
-            if d is not None:
-                lines.append(f"      # {d.why}")
-            entry = f"      - {{name: {_q(e)}, events: [{_q(e)}]"
-            if kinds[e] != "action":
-                entry += f", kind: {kinds[e]}"
-            lines.append(entry + "}")
-    g = why.get(("goal", ""))
-    lines += [
-        f"# goal: {g.why}" if g else "# goal: a placeholder, no conversion was found",
-        "goals:",
-        f"  - {{name: {_q(goal)}, event: {_q(goal)}}}",
-    ]
-    if conversions:
-        lines += ["conversions:", f"  events: {_flow(conversions)}"]
-        if revenue:
-            lines.append(f"  revenue: {_q(revenue)}")
-        lines.append(
-            "personas:\n  - name: Repeat customers\n"
-            f"    where: {_q('count(event == ' + _json(conversions[0]) + ') >= 2')}"
-        )
-    else:
-        lines.append("personas: []")
-    if currency:
-        lines.append(f"currency: {currency}")
-    if touches:
-        lines += ["marketing:", f"  events: {_flow(touches)}", f"  channel: {_q(touch_channel)}"]
-    lines.append(f"contacts: {_flow(contacts)}")
-    lines.append(f"messages: {_flow(messages)}")
-    if surveys:
-        lines.append("surveys:")
-        for s in surveys:
-            body = ", ".join(f"{k}: {_q(str(v))}" for k, v in s.items())
-            lines.append(f"  - {{{body}}}")
-    else:
-        lines.append("surveys: []")
-    lines.append(f"session_gap: {gap}")
-    lines.append("")
-    return "\n".join(lines)
-
-
-def _json(text: str) -> str:
-    import json
-
-    return json.dumps(text, ensure_ascii=False)
 
 
 def cut_positions(values: np.ndarray, k: int) -> np.ndarray:
