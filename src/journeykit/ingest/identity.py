@@ -23,7 +23,7 @@ import pandas as pd
 
 from journeykit.errors import NotFound
 from journeykit.schema.events import IDENTIFIER_KINDS
-from journeykit.store import Store
+from journeykit.store import Store, first_value
 
 
 def person_id_for(identifier: str) -> str:
@@ -131,12 +131,13 @@ def stitch(store: Store, table: str, *, extra: tuple[str, ...] = ()) -> StitchRe
         """
     )
     n_new_ids = int(
-        cur.execute(
+        first_value(
+            cur,
             "SELECT count(*) FROM _id_seen s WHERE NOT EXISTS "
-            "(SELECT 1 FROM identities i WHERE i.identifier = s.identifier)"
-        ).fetchone()[0]
+            "(SELECT 1 FROM identities i WHERE i.identifier = s.identifier)",
+        )
     )
-    n_links = int(cur.execute("SELECT count(*) FROM _new_links").fetchone()[0])
+    n_links = int(first_value(cur, "SELECT count(*) FROM _new_links"))
     if n_new_ids == 0 and n_links == 0:
         cur.execute(
             """
@@ -337,7 +338,10 @@ def unmerge(store: Store, merge_or_link: str) -> list[str]:
         raise NotFound("merge or link", merge_or_link, known)
     link_id = row[0]
     now = datetime.now(UTC).replace(tzinfo=None)
-    a, b = cur.execute("SELECT a, b FROM identity_links WHERE link_id = ?", [link_id]).fetchone()
+    link = cur.execute("SELECT a, b FROM identity_links WHERE link_id = ?", [link_id]).fetchone()
+    if link is None:  # removed since the lookup above
+        raise NotFound("merge or link", merge_or_link, [])
+    a, b = link
     cur.execute(
         "UPDATE identity_links SET undone_at = $now WHERE link_id = $id",
         {"now": now, "id": link_id},

@@ -20,6 +20,7 @@ from journeykit.ingest.identity import anchor_sql, stitch
 from journeykit.ingest.readers import ReadResult, Reject, read_source
 from journeykit.ingest.stage import stage
 from journeykit.schema.events import EVENT_COLUMNS, JOURNEY_ORDER
+from journeykit.store import first_value
 
 if TYPE_CHECKING:
     from journeykit.store import Store, Workspace
@@ -270,7 +271,7 @@ def _store_staged(ws: Workspace, step: Progress, load_no: int) -> _Stored:
     """
     store = ws.store
     cur = store.cursor()
-    total = int(cur.execute("SELECT count(*) FROM _staged").fetchone()[0])
+    total = int(first_value(cur, "SELECT count(*) FROM _staged"))
     cur.execute(
         """
         CREATE OR REPLACE TEMP TABLE _fresh AS
@@ -281,7 +282,7 @@ def _store_staged(ws: Workspace, step: Progress, load_no: int) -> _Stored:
         """,
         {"load_no": load_no},
     )
-    loaded = int(cur.execute("SELECT count(*) FROM _fresh").fetchone()[0])
+    loaded = int(first_value(cur, "SELECT count(*) FROM _fresh"))
     earlier = _earlier_loads(store) if loaded < total else []
     already = sum(e.rows for e in earlier)
     repeated = total - loaded - already
@@ -486,6 +487,6 @@ def load_spend(ws: Workspace, source: Any) -> int:
                 FROM _src GROUP BY ALL
                 """
             )
-            n = int(cur.execute("SELECT count(*) FROM _src").fetchone()[0])
+            n = int(first_value(cur, "SELECT count(*) FROM _src"))
         store.execute("DROP TABLE IF EXISTS _src")
     return n

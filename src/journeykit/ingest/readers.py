@@ -17,6 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from journeykit.errors import InvalidFile
+from journeykit.store import first_value
 
 if TYPE_CHECKING:
     from journeykit.store import Store
@@ -197,7 +198,7 @@ def _read_csv(store: Store, path: Path) -> ReadResult:
         )
         for line, col, kind, message, raw in errors
     ]
-    n_rows = int(cur.execute("SELECT count(*) FROM _src").fetchone()[0])
+    n_rows = int(first_value(cur, "SELECT count(*) FROM _src"))
     columns = [r[0] for r in cur.execute("DESCRIBE _src").fetchall()]
     if n_rows == 0 and not rejects and columns in (["column0"], []):
         raise InvalidFile("the file has no rows", file=str(path))
@@ -220,7 +221,7 @@ def _read_parquet(store: Store, path: Path | list[Path]) -> ReadResult:
         cur.execute("CREATE TEMP TABLE _src AS SELECT * FROM read_parquet(?)", [files])
     except duckdb.Error as exc:
         raise InvalidFile(f"cannot read as Parquet: {_first_line(exc)}", file=str(path)) from exc
-    n_rows = int(cur.execute("SELECT count(*) FROM _src").fetchone()[0])
+    n_rows = int(first_value(cur, "SELECT count(*) FROM _src"))
     return ReadResult(n_rows=n_rows, rejects=[], skipped_lines=[], header_lines=0)
 
 

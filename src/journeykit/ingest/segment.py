@@ -141,7 +141,7 @@ def message_to_row(message: Any, received_at: datetime | None = None) -> dict[st
     revenue = properties.get("revenue", properties.get("total"))
     if revenue is not None and (isinstance(revenue, bool) or not isinstance(revenue, int | float)):
         raise InputError("must be a number", field="properties.revenue")
-    device = context.get("device") if isinstance(context.get("device"), dict) else {}
+    device: dict[str, Any] = context["device"] if isinstance(context.get("device"), dict) else {}
     row: dict[str, Any] = {
         "event_id": _str(message, "messageId"),
         "ts": ts.isoformat(),

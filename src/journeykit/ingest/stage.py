@@ -16,7 +16,7 @@ from typing import Literal
 
 from journeykit.errors import InputError
 from journeykit.schema.events import IDENTIFIER_KINDS, INPUT_COLUMNS
-from journeykit.store import Store
+from journeykit.store import Store, first_value
 
 #: Common foreign column names and what they mean (matched case- and punctuation-insensitively).
 ALIASES: dict[str, str] = {
@@ -265,7 +265,7 @@ def detect_date_order(store: Store, column: str) -> tuple[DateOrder | None, str 
             the message says to give the format.
     """
     s = _text(_q(column))
-    n, first, second, day_example, month_example, example = (
+    row = (
         store.cursor()
         .execute(
             f"""
@@ -280,8 +280,9 @@ def detect_date_order(store: Store, column: str) -> tuple[DateOrder | None, str 
         )
         .fetchone()
     )
-    if not n:
+    if row is None or not row[0]:
         return None, None
+    _, first, second, day_example, month_example, example = row
     formats = "'%d/%m/%Y %H:%M' (day first) or '%m/%d/%Y %H:%M' (month first)"
     if first > 12 and second > 12:
         raise InputError(
@@ -468,7 +469,7 @@ def stage(
     # rows without a message id: which occurrence of this exact row in the source it is
     needs_row_ids = not dedupe_rows and (
         "event_id" not in mapped
-        or cur.execute(f"SELECT count(*) FROM _src WHERE {given_id} IS NULL").fetchone()[0] > 0
+        or first_value(cur, f"SELECT count(*) FROM _src WHERE {given_id} IS NULL") > 0
     )
     if needs_row_ids:
         # by column name, so a re-export with its columns in another order is the same rows
@@ -540,7 +541,7 @@ def stage(
         ORDER BY c._row
         """
     )
-    n_staged = int(cur.execute("SELECT count(*) FROM _staged").fetchone()[0])
-    n_invalid = int(cur.execute("SELECT count(*) FROM _invalid").fetchone()[0])
+    n_staged = int(first_value(cur, "SELECT count(*) FROM _staged"))
+    n_invalid = int(first_value(cur, "SELECT count(*) FROM _invalid"))
     cur.execute("DROP TABLE _checked")
     return StageResult(n_staged, n_invalid, mapped, unknown, notices)

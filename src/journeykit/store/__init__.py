@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from journeykit.store.workspace import Store, Summary, Workspace, open_workspace
+from journeykit.store.workspace import Store, Summary, Workspace, first_value, open_workspace
 
-__all__ = ["Store", "Summary", "Workspace", "open_workspace"]
+__all__ = ["Store", "Summary", "Workspace", "first_value", "open_workspace"]

@@ -30,6 +30,20 @@ if TYPE_CHECKING:
 DB_FILE = "journeykit.duckdb"
 
 
+def first_value(
+    cur: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: Sequence[Any] | dict[str, Any] | None = None,
+) -> Any:
+    """The first column of the first row of ``sql`` run on ``cur`` (``None`` without rows).
+
+    For statements on a cursor's own temporary tables, where :meth:`Store.scalar` (which
+    takes the thread's cursor) does not apply.
+    """
+    row = cur.execute(sql, params).fetchone()
+    return None if row is None else row[0]
+
+
 class Store:
     """Owns the DuckDB connection of a workspace.
 
