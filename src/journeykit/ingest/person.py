@@ -245,21 +245,20 @@ def _scrub_line_files(ws: Workspace, subs: list[str], patterns: list[re.Pattern[
         return []
     rewritten = []
     for path in sorted(p for pattern in LINE_FILES for p in ws.path.glob(pattern)):
+        is_csv = path.suffix == ".csv"  # a CSV record may span lines
         with path.open(newline="", encoding="utf-8", errors="surrogateescape") as fh:
-            if path.suffix == ".csv":  # a CSV record may span lines
-                rows = list(csv.reader(fh))
-                kept = [r for r in rows if not _mentions(",".join(r), subs, patterns)]
-            else:
-                rows = fh.read().splitlines(keepends=True)
-                kept = [r for r in rows if not _mentions(r, subs, patterns)]
-        if len(kept) == len(rows):
+            records: list[list[str]] = list(csv.reader(fh)) if is_csv else []
+            lines: list[str] = [] if is_csv else fh.read().splitlines(keepends=True)
+        kept_records = [r for r in records if not _mentions(",".join(r), subs, patterns)]
+        kept_lines = [r for r in lines if not _mentions(r, subs, patterns)]
+        if len(kept_records) == len(records) and len(kept_lines) == len(lines):
             continue
         tmp = path.with_name(path.name + ".tmp")
         with tmp.open("w", newline="", encoding="utf-8", errors="surrogateescape") as fh:
-            if path.suffix == ".csv":
-                csv.writer(fh).writerows(kept)
+            if is_csv:
+                csv.writer(fh).writerows(kept_records)
             else:
-                fh.writelines(kept)
+                fh.writelines(kept_lines)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
