@@ -28,6 +28,10 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "No key, or an unknown or revoked one."},
     403: {"model": ErrorResponse, "description": "The key is not a read or admin key."},
     404: {"model": ErrorResponse, "description": "No such person, event or step."},
+    409: {
+        "model": ErrorResponse,
+        "description": "The workspace has no journey spec yet; the message says how to make one.",
+    },
     429: {"model": ErrorResponse, "description": "The key's rate limit is reached."},
     500: {"model": ErrorResponse, "description": "An internal error (logged)."},
     501: {"model": ErrorResponse, "description": "This analysis is not in this installation."},
