@@ -35,6 +35,7 @@ test: install-test
 check: install-test
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy src
 
 format:
 	$(VENV)/bin/ruff format src tests bench
