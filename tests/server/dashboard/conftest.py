@@ -85,23 +85,35 @@ def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     ws.close()
 
 
+def _serve_for_session(ws: Workspace) -> Iterator[Served]:
+    # no background warming: the pages are opened by the tests, and a warming query must
+    # never outlive the workspace it reads
+    served = serve(ws, warm=False)
+    yield served
+    served.stop()
+
+
 @pytest.fixture(scope="session")
-def servers() -> Iterator[dict[str, Served]]:
-    """One dashboard per data set for the whole session: two servers over one workspace
-    would share its connection under two locks (and warm pages at the same time)."""
-    running: dict[str, Served] = {}
-    yield running
-    for served in running.values():
-        served.stop()
+def retail_served(demo_ws: Workspace) -> Iterator[Served]:
+    """The dashboard over the demo retailer (stopped before its workspace closes)."""
+    yield from _serve_for_session(demo_ws)
+
+
+@pytest.fixture(scope="session")
+def bank_served(bank_ws: Workspace) -> Iterator[Served]:
+    """The dashboard over the demo bank."""
+    yield from _serve_for_session(bank_ws)
+
+
+@pytest.fixture(scope="session")
+def byo_served(byo_ws: Workspace) -> Iterator[Served]:
+    """The dashboard over the bring-your-own export."""
+    yield from _serve_for_session(byo_ws)
 
 
 def served_for(request: pytest.FixtureRequest, name: str) -> Served:
-    """The session's dashboard over data set ``name`` (retail, bank or byo)."""
-    running = request.getfixturevalue("servers")
-    if name not in running:
-        ws = request.getfixturevalue("demo_ws" if name == "retail" else f"{name}_ws")
-        running[name] = serve(ws)
-    return running[name]
+    """The session's one dashboard over data set ``name`` (retail, bank or byo)."""
+    return request.getfixturevalue(f"{name}_served")
 
 
 @pytest.fixture(scope="session")

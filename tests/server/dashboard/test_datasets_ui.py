@@ -6,6 +6,7 @@ Screenshots of each page go to tests/_artifacts/dashboard/<data set>/.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,27 @@ def test_every_page_on_every_data_set(
     assert any_tab.errors == [], any_tab.errors
     outside = [u for u in any_tab.requests if not u.startswith(served.url)]
     assert [u for u in outside if not u.startswith("data:")] == []
+
+
+def test_overview_cards_in_the_spec_currency(
+    any_tab: Tab, any_dashboard: tuple[str, Served]
+) -> None:
+    name, _ = any_dashboard
+    any_tab.open("/?start=2025-01-01&end=2027-12-31", timeout=180_000)
+    cards = any_tab.page.locator("#kpis .card")
+    texts = {c.locator(".label").inner_text().strip(): c.inner_text() for c in cards.all()}
+    revenue = next(v for k, v in texts.items() if k.lower().startswith("revenue"))
+    assert CURRENCY[name] in revenue, revenue
+    # a real conversion: not the 0 % of a vocabulary the data does not have
+    conversion = next(v for k, v in texts.items() if k.lower().startswith("conversion"))
+    value = float(re.search(r"([\d.]+)%", conversion).group(1))  # type: ignore[union-attr]
+    assert value > 0, conversion
+    if name == "byo":
+        from byo_data import TRAVEL_REF
+
+        # over its whole range: 150 of the 300 travellers booked, CHF 30,600 in all
+        assert f"CHF {TRAVEL_REF['revenue']:,.0f}" in revenue
+        assert f"{100 * TRAVEL_REF['bookers'] / TRAVEL_REF['people']:.1f}%" in conversion
 
 
 def test_the_journey_map_of_the_byo_export_matches_the_hand_count(
