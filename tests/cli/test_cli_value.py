@@ -110,6 +110,9 @@ def test_commands_read_the_spec_of_the_workspace(shop: str, tmp_path: Path, run)
     table = pd.read_csv(tmp_path / "a.csv", index_col="key")
     # a's first order follows google, the second the newsletter; b's follows the newsletter
     assert table.loc["google", "last"] == 50.0 and table.loc["newsletter", "last"] == 50.0
+    # every model's column holds money on the terminal, shapley_rate too (never a percentage)
+    assert "%" not in out
+    assert out.count("50.00") >= 2
 
 
 def test_attribution_names_the_touches_and_the_channel_field(

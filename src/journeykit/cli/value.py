@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -17,6 +17,9 @@ from journeykit.cli.main import (
     open_ws,
     show_frame,
 )
+
+if TYPE_CHECKING:
+    from journeykit.cli.output import Kind
 
 
 @app.command()
@@ -150,7 +153,9 @@ def attribution(
         title = f"attribution of {metric}, {lookback:g}-day lookback"
     table = compare_models(built, level=level, metric=metric)  # type: ignore[arg-type]
     table = table.round(1)
-    show_frame(table.reset_index(), title)
+    # the columns are models (``shapley_rate`` is one), each holding credited conversions or value
+    credit: Kind = "money" if metric == "revenue" else "count"
+    show_frame(table.reset_index(), title, kinds=dict.fromkeys(map(str, table.columns), credit))
     if built.unattributed:
         err.print(f"{built.unattributed:,g} conversions had no touch to credit")
 
