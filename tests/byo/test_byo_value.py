@@ -52,6 +52,8 @@ def test_attribution_through_the_cli(byo_spec: Byo) -> None:
     for medium in MEDIUMS:
         assert medium in out.output
     assert "30 conversions had no touch to credit" in out.output
+    # every model credits each medium its bookings' value (a third of 27,600), as money
+    assert out.output.count("CHF 9,200.00") == 3 * 8 and "%" not in out.output
 
 
 def test_drivers_of_booking_and_of_booking_again(ws: Workspace) -> None:
