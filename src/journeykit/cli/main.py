@@ -7,6 +7,7 @@ Heavy modules are imported inside the commands so ``journeykit --help`` stays in
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ from journeykit.errors import WorkspaceError
 
 if TYPE_CHECKING:
     import pandas as pd
+    from rich.progress import Progress, TaskID
 
     from journeykit.cli.output import Kind
     from journeykit.ingest.load import LoadReport
@@ -202,6 +204,11 @@ def show_frame(
     print_table(console, frame, title, limit=limit, currency=_currency(), kinds=kinds)
 
 
+def _advance(bar: Progress, task: TaskID, stage: str, fraction: float) -> None:
+    """Move one file's progress bar (a load reports its stage and the fraction done)."""
+    bar.update(task, completed=fraction, stage=stage)
+
+
 @app.command()
 def ingest(
     files: Annotated[list[Path], typer.Argument(help="CSV, TSV, Parquet or JSON Lines files.")],
@@ -267,7 +274,7 @@ def ingest(
                     fmt=fmt,
                     ts_format=ts_format,
                     dedupe_rows=dedupe_rows,
-                    progress=lambda s, f, t=task: bar.update(t, completed=f, stage=s),
+                    progress=functools.partial(_advance, bar, task),
                 )
             except InputError as exc:
                 failed += 1

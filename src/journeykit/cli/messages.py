@@ -133,6 +133,7 @@ def preview_(
     """Every message of an automation, rendered for one person; nothing is sent or stored."""
     from journeykit.orchestrate.preview import preview
 
+    state = state or DEFAULT_STATE
     a = _automation(automation, file, state)
     pid, profile, trigger, source = _person(a, person, state, workspace)
     what = f"trigger {trigger['event']!r}" if trigger else "no trigger event"
@@ -168,6 +169,7 @@ def test_send_(
         raise InputError(f"not an e-mail address: {to!r}", field="to")
     if webhook_url is not None and not webhook_url.startswith(("http://", "https://")):
         raise InputError(f"not an http(s) URL: {webhook_url!r}", field="webhook-url")
+    state = state or DEFAULT_STATE
     a = _automation(automation, file, state)
     pid, profile, trigger, _ = _person(a, person, state, workspace)
     messages = preview(a, pid, profile=profile, trigger=trigger, step=step)
@@ -206,6 +208,7 @@ def suppress_(
     from journeykit.errors import InputError
     from journeykit.orchestrate.suppression import suppress, unsuppress
 
+    state = state or DEFAULT_STATE
     if not person and not address:
         raise InputError("give --person or --address", field="person")
     if remove:
@@ -225,6 +228,7 @@ def erase_(
     """Erase a person from the orchestration state; they are never messaged again."""
     from journeykit.orchestrate.suppression import erase
 
+    state = state or DEFAULT_STATE
     require_state(state)
     done = erase(state, person)
     console.print(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in done.items()))

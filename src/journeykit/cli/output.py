@@ -61,7 +61,7 @@ def human_duration(seconds: float) -> str:
     s = abs(s)
     if s < 60:
         return f"{sign}{s:.3g}s"
-    parts = []
+    parts: list[str] = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         n = int(s // size)
         if n or parts:

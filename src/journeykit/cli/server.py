@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -55,7 +55,7 @@ def serve(
     from journeykit.server.keys import create_key
     from journeykit.server.settings import load_server_settings
 
-    overrides: dict[str, object] = {}
+    overrides: dict[str, Any] = {}
     if automations is not None:
         overrides = {
             "automations": str(automations),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -24,7 +24,11 @@ def _stages(spec: Path | None) -> dict[str, str] | None:
 
 
 def _score(
-    survey: str, by: str | None, freq: str | None, spec: Path | None, workspace: Path | None
+    survey: Literal["nps", "csat", "ces"],
+    by: str | None,
+    freq: str | None,
+    spec: Path | None,
+    workspace: Path | None,
 ) -> None:
     from journeykit.voc import score_report
 

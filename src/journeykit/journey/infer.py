@@ -648,10 +648,10 @@ def infer_spec(ws: Workspace, *, stages: int = 5, name: str = "My journey") -> I
         stage = _stages(st, conversions, kinds, cp)
         names = list(FIVE)
     else:
-        k = max(1, min(stages, len(st.ev)))
+        n_cuts = max(1, min(stages, len(st.ev)))
         order = list(st.ev.position.sort_values().index)
-        labels = cut_positions(st.ev.loc[order].position.to_numpy(), k)
-        names = [f"stage {i + 1}" for i in range(k)]
+        labels = cut_positions(st.ev.loc[order].position.to_numpy(), n_cuts)
+        names = [f"stage {i + 1}" for i in range(n_cuts)]
         stage = {e: names[int(c)] for e, c in zip(order, labels, strict=True)}
         for e in order:
             st.decide(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 
@@ -239,7 +239,7 @@ def report(
     all_q = sa.select(j.grp, sa.func.count()).where(*period).group_by(j.grp)
     with store.begin() as conn:
         rows = list(conn.execute(q))
-        journeys = dict(conn.execute(all_q).all())
+        journeys: dict[Any, int] = {row[0]: row[1] for row in conn.execute(all_q)}
     keys = ("entered", "converted", "in_window", "waiting", "completed", "exited")
     groups: dict[str, dict[str, int]] = {
         "treatment": dict.fromkeys(keys, 0),
