@@ -171,7 +171,7 @@ def drivers(
         list[str] | None,
         typer.Option(
             help="An extra 0/1 feature NAME=FILTER, e.g. "
-            '\'welcome=event == "email_sent" and properties.campaign == "welcome"\'.',
+            '\'welcome=event == "newsletter_sent" and properties.campaign == "welcome"\'.',
         ),
     ] = None,
     json_: JsonOpt = False,

@@ -155,7 +155,7 @@ def load(
 
     >>> import journeykit, tempfile
     >>> ws = journeykit.open(tempfile.mkdtemp())
-    >>> rows = [{"ts": "2026-01-05T10:00:00Z", "event": "Signed Up", "user_id": "u1"}]
+    >>> rows = [{"ts": "2026-01-05T10:00:00Z", "event": "signup", "user_id": "u1"}]
     >>> load(ws, rows).loaded
     1
     """

@@ -82,10 +82,10 @@ def message_to_row(message: Any, received_at: datetime | None = None) -> dict[st
     Raises:
         InputError: with the field and the reason, for a message that cannot be an event.
 
-    >>> row = message_to_row({"type": "track", "event": "Signed Up", "userId": "u1",
+    >>> row = message_to_row({"type": "track", "event": "signup", "userId": "u1",
     ...                       "timestamp": "2026-03-01T10:00:00Z", "messageId": "m1"})
     >>> row["event"], row["user_id"], row["event_id"]
-    ('Signed Up', 'u1', 'm1')
+    ('signup', 'u1', 'm1')
     """
     if not isinstance(message, dict):
         raise InputError("a message must be a JSON object", field="message")

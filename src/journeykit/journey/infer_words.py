@@ -1,7 +1,7 @@
 """Reading event and field names as words, for spec inference.
 
-Names come in every style (``Order Completed``, ``order_completed``, ``orderCompleted``,
-``order.completed``); :func:`words` splits them all the same way. The word lists are generic
+Names come in every style (``Booking Confirmed``, ``booking_confirmed``, ``bookingConfirmed``,
+``booking.confirmed``); :func:`words` splits them all the same way. The word lists are generic
 English words of customer journeys, not any data set's event names: names are one clue among
 several (where an event sits in journeys, what it carries), and a name that says nothing
 leaves the decision to those.
@@ -90,8 +90,8 @@ COMMENT_KEYS = ("comment", "text", "feedback", "review", "message", "body", "ans
 def words(name: str) -> tuple[str, ...]:
     """The lower-case words of a name in any style.
 
-    >>> words("orderCompleted"), words("Order Completed"), words("hotel.view-page_2")
-    (('order', 'completed'), ('order', 'completed'), ('hotel', 'view', 'page', '2'))
+    >>> words("bookingConfirmed"), words("Booking Confirmed"), words("hotel.view-page_2")
+    (('booking', 'confirmed'), ('booking', 'confirmed'), ('hotel', 'view', 'page', '2'))
     """
     return tuple(w for w in _SPLIT.split(_CAMEL.sub(" ", name).lower()) if w)
 
@@ -103,7 +103,7 @@ def conversion_words(name: str) -> float:
     (1.0, 1.0)
     >>> conversion_words("add_to_cart"), conversion_words("payment_error")
     (0.0, 0.0)
-    >>> conversion_words("subscriptionStarted"), conversion_words("Checkout Started")
+    >>> conversion_words("subscriptionStarted"), conversion_words("Checkout Initiated")
     (1.0, 0.0)
     """
     w = set(words(name))

@@ -207,7 +207,7 @@ def _build(
 def loads(text: str, *, file: str = "<string>") -> list[Automation]:
     """Parse automations from YAML text.
 
-    >>> [a.id for a in loads("id: hi\\ntrigger: {event: Signed Up}\\nsteps: []")]
+    >>> [a.id for a in loads("id: hi\\ntrigger: {event: signup}\\nsteps: []")]
     ['hi']
     """
     return reads(text, file=file).automations

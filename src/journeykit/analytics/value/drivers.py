@@ -368,7 +368,7 @@ def driver_features_from_workspace(
         names: what the events mean (default: the workspace's journey spec).
         flags: extra 0/1 features, ``{name: filter}``: 1 for the people with an event the
             filter keeps (the filter language of :mod:`journeykit.analytics.filters`, e.g.
-            ``{"welcome": 'event == "email_sent" and properties.campaign == "welcome"'}``).
+            ``{"welcome": 'event == "newsletter_sent" and properties.campaign == "welcome"'}``).
         long_wait_seconds: a contact wait at least this long is long (default: the spec's
             ``settings.long_wait_seconds``).
         recent_days: ``retained`` means active in the last ``recent_days`` before ``end``.
