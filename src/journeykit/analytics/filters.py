@@ -44,7 +44,7 @@ number (text that is not a number is null), and as ``"true"``/``"false"`` with a
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -245,7 +245,7 @@ def join_people(ws: TableSource, table: ibis.Table, columns: set[str]) -> ibis.T
     return left_join(table, picked, ["person_id"])
 
 
-def people_columns(nodes: Iterator[Node] | list[Node]) -> set[str]:
+def people_columns(nodes: Iterable[Node]) -> set[str]:
     """The ``people`` columns a set of nodes reads."""
     out = set()
     for n in nodes:
@@ -311,8 +311,8 @@ class _Compiler:
             t = left_join(t, agg, ["person_id"])
             t = t.mutate(**{f"_n{i}": t[f"_n{i}"].fill_null(0)})
         cohort_nodes = [n for n in nodes if isinstance(n, Cohort)]
-        for i, node in enumerate(cohort_nodes):
-            members = self._cohort(node).mutate(**{f"_c{i}": ibis.literal(True)})
+        for i, member_of in enumerate(cohort_nodes):
+            members = self._cohort(member_of).mutate(**{f"_c{i}": ibis.literal(True)})
             t = left_join(t, members, ["person_id"])
             t = t.mutate(**{f"_c{i}": t[f"_c{i}"].fill_null(False)})
         return t

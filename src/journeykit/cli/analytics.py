@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -17,6 +17,9 @@ from journeykit.cli.main import (
     show_frame,
     warn_names,
 )
+
+if TYPE_CHECKING:
+    from journeykit.cli.output import Kind
 
 HtmlOpt = Annotated[Path | None, typer.Option("--html", help="Write the chart as HTML.")]
 SegmentOpt = Annotated[
@@ -174,7 +177,7 @@ def retention(
     )
     matrix = result.matrix().reset_index()
     matrix.columns = [str(c) for c in matrix.columns]
-    shares = dict.fromkeys(matrix.columns[1:], "percent")
+    shares: dict[str, Kind] = dict.fromkeys(matrix.columns[1:], "percent")
     show_frame(matrix, f"{grain}ly retention", kinds=shares, csv_frame=result.table)
     _save(result.figure() if html else None, html)
 
