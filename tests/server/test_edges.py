@@ -184,23 +184,32 @@ def test_api_docs_render_in_a_browser_under_the_policy(launch):
 
     srv = launch(env={"JOURNEYKIT_SERVER_API_DOCS": "true"})
     problems: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
-        )
-        page = browser.new_page()
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        outside: list[str] = []
-        page.on(
-            "request",
-            lambda r: outside.append(r.url) if not r.url.startswith(srv.url) else None,
-        )
-        page.goto(f"{srv.url}/docs")
-        page.wait_for_selector(".swagger-ui .info .title", timeout=30_000)
-        assert "journeykit" in page.inner_text(".swagger-ui .info .title")
-        assert page.locator(".opblock-summary-path").count() > 10
-        browser.close()
+    outside: list[str] = []
+
+    def browse() -> None:
+        # in a thread of its own: an earlier test in this worker may leave an asyncio loop
+        # running on the main thread, where Playwright's sync API refuses to start
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path="/usr/bin/chromium",
+                args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
+            )
+            page = browser.new_page()
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.on(
+                "request",
+                lambda r: outside.append(r.url) if not r.url.startswith(srv.url) else None,
+            )
+            page.goto(f"{srv.url}/docs")
+            page.wait_for_selector(".swagger-ui .info .title", timeout=30_000)
+            assert "journeykit" in page.inner_text(".swagger-ui .info .title")
+            assert page.locator(".opblock-summary-path").count() > 10
+            browser.close()
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(browse).result()
     assert not [m for m in problems if "Content Security Policy" in m], problems
     assert outside == []

@@ -317,10 +317,14 @@ def _cac(
         counts["channel"] = None
     counts["channel"] = counts["channel"].astype(object).where(counts["channel"].notna(), "(none)")
     df = spend.merge(counts, on="channel", how="outer")
+    # a channel with no spend recorded (people credited to "(none)", or to a channel the
+    # spend table does not list) has no acquisition cost to divide: its CAC is unknown, not 0
+    priced = df["spend"].notna().tolist()
     df["spend"] = df["spend"].fillna(0.0).astype("float64")
     df["new_customers"] = df["new_customers"].fillna(0).astype("int64")
     df["cac"] = [
-        s / n if n else float("nan") for s, n in zip(df["spend"], df["new_customers"], strict=True)
+        s / n if n and known else float("nan")
+        for s, n, known in zip(df["spend"], df["new_customers"], priced, strict=True)
     ]
     df = df[(df["spend"] > 0) | (df["new_customers"] > 0)]
     return df.sort_values("channel").reset_index(drop=True)[

@@ -270,6 +270,8 @@ def backtest_(
         float, typer.Option(help="Days replayed before --as-of; earlier events build profiles.")
     ] = 28,
     people: Annotated[int, typer.Option(help="People listed per automation.")] = 20,
+    json_: JsonOpt = False,
+    csv_: CsvOpt = None,
 ) -> None:
     """Replay stored events: per step who would enter, what would be sent, conversions."""
     from journeykit.orchestrate.backtest import backtest
