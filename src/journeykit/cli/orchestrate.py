@@ -353,7 +353,11 @@ def _parse_caps(values: list[str]) -> list[Any]:
         channel, _, rest = text.partition(":")
         count, _, per = rest.partition("/")
         try:
-            caps.append(Cap(channel=channel.strip() or "*", max=int(count), per=per.strip()))
+            caps.append(
+                Cap.model_validate(
+                    {"channel": channel.strip() or "*", "max": int(count), "per": per.strip()}
+                )
+            )
         except ValueError:
             raise InputError(
                 f"not a cap: {text!r} (use CHANNEL:MAX/PER, for example email:3/1d)", field="cap"

@@ -556,7 +556,7 @@ class JourneySpec(_Model):
             events: tuple[str, ...] = (self.settings.survey_event,)
         else:
             events = self._events_of_kind("feedback")
-        return tuple(Survey(event=e, **DEFAULT_SURVEY_FIELDS) for e in events)
+        return tuple(Survey.model_validate({"event": e, **DEFAULT_SURVEY_FIELDS}) for e in events)
 
     @property
     def survey_events(self) -> tuple[str, ...]:

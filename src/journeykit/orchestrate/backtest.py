@@ -155,7 +155,7 @@ def _report(
     aid = c.id
     # a message counts as sent unless its journey ended (cancelling it) before it was due:
     # live, the dispatcher sends a due message at once
-    delivered = o.status.in_(("pending", "sending", "sent"))
+    delivered: sa.ColumnElement[bool] = o.status.in_(("pending", "sending", "sent"))
     if send == "when_due":
         delivered = sa.or_(
             delivered,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -302,7 +303,7 @@ def _step_filters(steps: list[str | StepSpec] | list[str | ExclusionSpec]) -> li
 
 def _unknown(
     ws: Any,
-    events: dict[str, list[str | None]],
+    events: Mapping[str, Sequence[str | None]],
     filters: list[str | None],
 ) -> list[Any]:
     """Names (by what they were given as) and filter values that match no event."""

@@ -29,7 +29,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -509,7 +509,7 @@ class WorkspaceFeed:
         """The engine that handles what this feed gives (for events that only build profiles)."""
         self.engine = engine
 
-    def poll(self, max_events: int, timeout: float) -> list[dict[str, Any]]:
+    def poll(self, max_events: int, timeout: float) -> list[Mapping[str, Any]]:
         """The next new events (at most ``max_events``)."""
         woken = self.wake is not None and self.wake.is_set()
         if not (self._more or woken or time.monotonic() - self._last_read >= self.interval):
