@@ -102,15 +102,7 @@ def infer(
     _infer(workspace, out, dry_run, stages)
 
 
-@app.command("init-spec")
-def init_spec(
-    workspace: WorkspaceOpt = None,
-    out: OutOpt = None,
-    dry_run: DryRunOpt = False,
-    stages: StagesOpt = 5,
-) -> None:
-    """The same as `journeykit spec infer`."""
-    _infer(workspace, out, dry_run, stages)
+app.command("init-spec", help="The same as `journeykit spec infer`.")(infer)
 
 
 @spec_app.command("show")

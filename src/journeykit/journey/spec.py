@@ -55,9 +55,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from journeykit.errors import InvalidSpec
 
@@ -122,6 +130,10 @@ def _listify(value: Any) -> Any:
     if isinstance(value, str):
         return (value,)
     return value
+
+
+#: A list of names where YAML may also give one name alone (``events: purchase``).
+Names = Annotated[tuple[str, ...], BeforeValidator(_listify)]
 
 
 class _Model(BaseModel):
@@ -253,16 +265,11 @@ class MapSettings(_Model):
 
     survey_event: str | None = None
     long_wait_seconds: float = Field(default=300.0, gt=0)
-    breakdowns: tuple[str, ...] = ("platform",)
+    breakdowns: Names = ("platform",)
     min_people: int = Field(default=30, ge=1)
     period: Literal["month", "week"] = "month"
     horizon_days: float = Field(default=28.0, ge=0)
     currency: str = ""
-
-    @field_validator("breakdowns", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return _listify(value)
 
 
 class Conversions(_Model):
@@ -273,13 +280,8 @@ class Conversions(_Model):
         revenue: the value field: the ``revenue`` column or ``properties.<key>``.
     """
 
-    events: tuple[str, ...] = Field(min_length=1)
+    events: Names = Field(min_length=1)
     revenue: str = DEFAULT_REVENUE_FIELD
-
-    @field_validator("events", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return _listify(value)
 
 
 class Marketing(_Model):
@@ -290,13 +292,8 @@ class Marketing(_Model):
         channel: the ``channel`` column or ``properties.<key>``.
     """
 
-    events: tuple[str, ...] = Field(min_length=1)
+    events: Names = Field(min_length=1)
     channel: str = DEFAULT_CHANNEL_FIELD
-
-    @field_validator("events", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return _listify(value)
 
 
 class Survey(_Model):
@@ -349,16 +346,11 @@ class JourneySpec(_Model):
     currency: str | None = None
     conversions: Conversions | None = None
     marketing: Marketing | None = None
-    contacts: tuple[str, ...] | None = None
-    messages: tuple[str, ...] | None = None
+    contacts: Names | None = None
+    messages: Names | None = None
     # read through the `surveys` property, which fills in the default from feedback touchpoints
     survey_section: tuple[Survey, ...] | None = Field(default=None, alias="surveys")
     session_gap: str | float | None = None
-
-    @field_validator("contacts", "messages", mode="before")
-    @classmethod
-    def _name_lists(cls, value: Any) -> Any:
-        return _listify(value)
 
     @field_validator("survey_section", mode="before")
     @classmethod
